@@ -1,0 +1,37 @@
+//! agno_learnings: AgentOS's learnings API inside PostgreSQL.
+//!
+//! The extension installs the `agno_learnings` table (agno 3.1.10's layout), a registry
+//! of learnings tables, and the SQL functions of the contract (`learnings_list`,
+//! `learnings_create`, …), which derive agno's ids, detect conflicts atomically and
+//! answer with AgentOS's JSON envelopes and error codes.
+
+use pgrx::prelude::*;
+
+mod api;
+mod auth;
+mod db;
+mod errors;
+mod ids;
+mod jsonb;
+mod query;
+mod target;
+mod validate;
+
+#[cfg(any(test, feature = "pg_test"))]
+mod tests;
+
+::pgrx::pg_module_magic!(name, version);
+
+// The table, the registry and learnings_register_table, before any function.
+extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec![]
+    }
+}

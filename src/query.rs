@@ -1,0 +1,386 @@
+//! The SQL statements of the API, assembled from this module's constants only.
+//!
+//! The relation name comes from the catalog (quoted there), column names and sort orders
+//! from the enums below, and every caller value is a numbered parameter. Statements are
+//! built per call so that each filter combination gets its own plan, with its own
+//! index, instead of one generic `($1 IS NULL OR col = $1)` plan that no index serves.
+
+use pgrx::datum::DatumWithOid;
+
+use crate::errors::{ApiError, ApiResult};
+
+/// A record as AgentOS's `LearningResponse` shows it. Column references are unqualified
+/// so the same projection serves SELECT, RETURNING and aggregates over a subquery.
+pub const RECORD: &str = "pg_catalog.jsonb_build_object(\
+     'learning_id', learning_id, 'learning_type', learning_type, 'namespace', namespace, \
+     'user_id', user_id, 'agent_id', agent_id, 'team_id', team_id, 'session_id', session_id, \
+     'entity_id', entity_id, 'entity_type', entity_type, 'content', content, \
+     'metadata', metadata, 'created_at', created_at, 'updated_at', updated_at)";
+
+/// The time the API stamps on writes: epoch seconds, truncated as agno's `int(time.time())`.
+pub const NOW_EPOCH: &str =
+    "pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.statement_timestamp()))::bigint";
+
+/// Columns a list may be filtered on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    LearningType,
+    UserId,
+    AgentId,
+    TeamId,
+    SessionId,
+    Namespace,
+    EntityId,
+    EntityType,
+}
+
+impl Column {
+    const fn name(self) -> &'static str {
+        match self {
+            Column::LearningType => "learning_type",
+            Column::UserId => "user_id",
+            Column::AgentId => "agent_id",
+            Column::TeamId => "team_id",
+            Column::SessionId => "session_id",
+            Column::Namespace => "namespace",
+            Column::EntityId => "entity_id",
+            Column::EntityType => "entity_type",
+        }
+    }
+}
+
+/// A conjunction of predicates on filter columns.
+#[derive(Clone, Debug, Default)]
+pub struct Filter<'a> {
+    equal: Vec<(Column, &'a str)>,
+    owned_only: bool,
+}
+
+impl<'a> Filter<'a> {
+    /// Adds `column = value` when a value is given; no value means no condition.
+    pub fn equal(mut self, column: Column, value: Option<&'a str>) -> Self {
+        if let Some(value) = value {
+            self.equal.push((column, value));
+        }
+        self
+    }
+
+    /// Keeps only rows with an owner (`user_id IS NOT NULL`).
+    pub fn owned_only(mut self) -> Self {
+        self.owned_only = true;
+        self
+    }
+
+    /// The WHERE clause, numbering its parameters from `$first`.
+    fn sql(&self, first: usize) -> String {
+        let mut conditions: Vec<String> = self
+            .equal
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{} = ${}", column.name(), first + i))
+            .collect();
+        if self.owned_only {
+            conditions.push("user_id IS NOT NULL".into());
+        }
+        if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        }
+    }
+
+    fn args(&self) -> impl Iterator<Item = DatumWithOid<'a>> + '_ {
+        self.equal
+            .iter()
+            .map(|(_, value)| DatumWithOid::from(*value))
+    }
+}
+
+/// Sort direction, as `sort_order` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+impl Direction {
+    /// `asc` or `desc`, exactly; NULL means the default, `desc`.
+    pub fn parse(sort_order: Option<&str>) -> ApiResult<Self> {
+        match sort_order {
+            None | Some("desc") => Ok(Direction::Desc),
+            Some("asc") => Ok(Direction::Asc),
+            Some(other) => Err(ApiError::unprocessable(format!(
+                "sort_order must be 'asc' or 'desc', not '{}'",
+                crate::errors::shorten(other)
+            ))),
+        }
+    }
+}
+
+/// Order of `learnings_list`. Ties are broken by `learning_id`, in the opposite
+/// direction for `asc`, so that each order is the exact reverse of the other and both
+/// are served by one index scanned forwards or backwards.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LearningOrder {
+    /// `COALESCE(updated_at, created_at)`: the default.
+    Recent(Direction),
+    /// `created_at`, when `sort_by = 'created_at'`.
+    Created(Direction),
+}
+
+impl LearningOrder {
+    /// `created_at` sorts by creation; any other `sort_by` is ignored, never interpolated.
+    pub fn parse(sort_by: Option<&str>, sort_order: Option<&str>) -> ApiResult<Self> {
+        let direction = Direction::parse(sort_order)?;
+        Ok(match sort_by {
+            Some("created_at") => LearningOrder::Created(direction),
+            _ => LearningOrder::Recent(direction),
+        })
+    }
+
+    const fn sql(self) -> &'static str {
+        match self {
+            LearningOrder::Recent(Direction::Desc) => {
+                "COALESCE(updated_at, created_at) DESC, learning_id"
+            }
+            LearningOrder::Recent(Direction::Asc) => {
+                "COALESCE(updated_at, created_at), learning_id DESC"
+            }
+            LearningOrder::Created(Direction::Desc) => "created_at DESC, learning_id",
+            LearningOrder::Created(Direction::Asc) => "created_at, learning_id DESC",
+        }
+    }
+}
+
+/// Order of `learnings_list_users`: by last activity (default) or by user id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserOrder {
+    LastUpdated(Direction),
+    UserId(Direction),
+}
+
+impl UserOrder {
+    pub fn parse(sort_by: Option<&str>, sort_order: Option<&str>) -> ApiResult<Self> {
+        let direction = Direction::parse(sort_order)?;
+        Ok(match sort_by {
+            Some("user_id") => UserOrder::UserId(direction),
+            _ => UserOrder::LastUpdated(direction),
+        })
+    }
+
+    const fn sql(self) -> &'static str {
+        match self {
+            UserOrder::LastUpdated(Direction::Desc) => "last_learning_updated_at DESC, user_id",
+            UserOrder::LastUpdated(Direction::Asc) => "last_learning_updated_at, user_id DESC",
+            UserOrder::UserId(Direction::Desc) => "user_id DESC",
+            UserOrder::UserId(Direction::Asc) => "user_id",
+        }
+    }
+}
+
+/// A validated page request: `limit` 1–1000, `page` ≥ 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Page {
+    limit: i32,
+    page: i32,
+}
+
+impl Page {
+    pub const MAX_LIMIT: i32 = 1000;
+
+    pub fn new(limit: i32, page: i32) -> ApiResult<Self> {
+        if !(1..=Self::MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::unprocessable(format!(
+                "limit must be between 1 and {}, not {limit}",
+                Self::MAX_LIMIT
+            )));
+        }
+        if page < 1 {
+            return Err(ApiError::unprocessable(format!(
+                "page must be 1 or more, not {page}"
+            )));
+        }
+        Ok(Page { limit, page })
+    }
+
+    /// `$1` limit, `$2` offset, `$3` page, as [`envelope`] expects them.
+    fn args(self) -> [DatumWithOid<'static>; 3] {
+        let offset = (i64::from(self.page) - 1) * i64::from(self.limit);
+        [
+            i64::from(self.limit).into(),
+            offset.into(),
+            self.page.into(),
+        ]
+    }
+}
+
+/// A statement and its parameters.
+pub struct Statement<'a> {
+    pub sql: String,
+    pub args: Vec<DatumWithOid<'a>>,
+}
+
+/// One page of `rows` (a SELECT without ORDER BY) wrapped in AgentOS's envelope, with
+/// the total counted by `count` (a SELECT of one bigint), in a single statement so the
+/// page and the count see the same snapshot.
+fn envelope(rows: &str, item: &str, order: &str, count: &str) -> String {
+    format!(
+        "SELECT pg_catalog.jsonb_build_object(\
+           'data', COALESCE((SELECT pg_catalog.jsonb_agg({item} ORDER BY {order}) \
+                             FROM ({rows} ORDER BY {order} LIMIT $1 OFFSET $2) AS page), '[]'::jsonb), \
+           'meta', pg_catalog.jsonb_build_object('page', $3, 'limit', $1, \
+                   'total_pages', (counted.total + $1 - 1) / $1, 'total_count', counted.total)) \
+         FROM ({count}) AS counted(total)"
+    )
+}
+
+/// `learnings_list`: a page of records matching `filter`.
+pub fn list<'a>(
+    relation: &str,
+    filter: &Filter<'a>,
+    order: LearningOrder,
+    page: Page,
+) -> Statement<'a> {
+    let condition = filter.sql(4);
+    let sql = envelope(
+        &format!("SELECT * FROM {relation} {condition}"),
+        RECORD,
+        order.sql(),
+        &format!("SELECT pg_catalog.count(*) FROM {relation} {condition}"),
+    );
+    Statement {
+        sql,
+        args: page.args().into_iter().chain(filter.args()).collect(),
+    }
+}
+
+/// `learnings_list_users`: a page of owners with their last activity.
+pub fn list_users<'a>(
+    relation: &str,
+    filter: &Filter<'a>,
+    order: UserOrder,
+    page: Page,
+) -> Statement<'a> {
+    let condition = filter.clone().owned_only().sql(4);
+    let sql = envelope(
+        &format!(
+            "SELECT user_id, pg_catalog.max(COALESCE(updated_at, created_at)) AS last_learning_updated_at \
+             FROM {relation} {condition} GROUP BY user_id"
+        ),
+        "pg_catalog.jsonb_build_object('user_id', user_id, 'last_learning_updated_at', last_learning_updated_at)",
+        order.sql(),
+        &format!("SELECT pg_catalog.count(DISTINCT user_id) FROM {relation} {condition}"),
+    );
+    Statement {
+        sql,
+        args: page.args().into_iter().chain(filter.args()).collect(),
+    }
+}
+
+/// `learnings_get`: `$1` learning_id.
+pub fn get(relation: &str) -> String {
+    format!("SELECT {RECORD} FROM {relation} WHERE learning_id = $1")
+}
+
+/// `learnings_create`: inserts unless the id exists, atomically (the primary key is the
+/// arbiter, so two concurrent creates of one id give one row and one empty result).
+/// `$1` id (NULL: a new UUID), `$2`–`$9` the identity columns, `$10` content, `$11` metadata
+/// (JSON null is stored as SQL NULL; both read back as null).
+pub fn insert(relation: &str) -> String {
+    format!(
+        "INSERT INTO {relation} (learning_id, learning_type, namespace, user_id, agent_id, team_id, \
+             session_id, entity_id, entity_type, content, metadata, created_at, updated_at) \
+         VALUES (COALESCE($1, pg_catalog.gen_random_uuid()::text), $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, 'null'::jsonb), \
+                 {NOW_EPOCH}, {NOW_EPOCH}) \
+         ON CONFLICT (learning_id) DO NOTHING \
+         RETURNING {RECORD}"
+    )
+}
+
+/// `learnings_update`: replaces the keys present in `$2` (`content`, `metadata`) of row
+/// `$1`; never inserts. A JSON null metadata is stored as SQL NULL, as agno reads both.
+pub fn update(relation: &str) -> String {
+    format!(
+        "UPDATE {relation} SET \
+             content = CASE WHEN $2 ? 'content' THEN $2 -> 'content' ELSE content END, \
+             metadata = CASE WHEN $2 ? 'metadata' THEN NULLIF($2 -> 'metadata', 'null'::jsonb) ELSE metadata END, \
+             updated_at = {NOW_EPOCH} \
+         WHERE learning_id = $1 \
+         RETURNING {RECORD}"
+    )
+}
+
+/// `learnings_delete`: `$1` learning_id.
+pub fn delete(relation: &str) -> String {
+    format!("DELETE FROM {relation} WHERE learning_id = $1")
+}
+
+/// `learnings_delete_user`: the owner's rows, optionally of one type.
+pub fn delete_user<'a>(relation: &str, filter: &Filter<'a>) -> Statement<'a> {
+    Statement {
+        sql: format!("DELETE FROM {relation} {}", filter.sql(1)),
+        args: filter.args().collect(),
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn filters_become_numbered_parameters() {
+        let filter = Filter::default()
+            .equal(Column::UserId, Some("alice'; DROP TABLE x; --"))
+            .equal(Column::AgentId, None)
+            .equal(Column::LearningType, Some("user_profile"));
+        assert_eq!(filter.sql(4), "WHERE user_id = $4 AND learning_type = $5");
+        assert_eq!(Filter::default().sql(1), "");
+        assert_eq!(
+            Filter::default().owned_only().sql(1),
+            "WHERE user_id IS NOT NULL"
+        );
+    }
+
+    #[test]
+    fn sort_by_is_never_interpolated() {
+        let order = LearningOrder::parse(Some("learning_id; DROP TABLE x"), None).unwrap();
+        assert_eq!(order, LearningOrder::Recent(Direction::Desc));
+        assert_eq!(
+            LearningOrder::parse(Some("created_at"), Some("asc")).unwrap(),
+            LearningOrder::Created(Direction::Asc)
+        );
+        assert_eq!(
+            UserOrder::parse(Some("user_id"), None).unwrap(),
+            UserOrder::UserId(Direction::Desc)
+        );
+        assert_eq!(
+            UserOrder::parse(Some("anything"), Some("asc")).unwrap(),
+            UserOrder::LastUpdated(Direction::Asc)
+        );
+    }
+
+    #[test]
+    fn sort_order_is_asc_or_desc() {
+        for bad in ["sideways", "ASC", "", "desc "] {
+            assert_eq!(
+                Direction::parse(Some(bad)).unwrap_err().state.code(),
+                "PT422",
+                "{bad}"
+            );
+        }
+        assert_eq!(Direction::parse(None).unwrap(), Direction::Desc);
+    }
+
+    #[test]
+    fn page_bounds() {
+        for (limit, page) in [(0, 1), (1001, 1), (-1, 1), (10, 0), (10, -5)] {
+            assert_eq!(
+                Page::new(limit, page).unwrap_err().state.code(),
+                "PT422",
+                "{limit} {page}"
+            );
+        }
+        assert!(Page::new(1, 1).is_ok());
+        assert!(Page::new(1000, i32::MAX).is_ok());
+    }
+}

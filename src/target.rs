@@ -1,0 +1,71 @@
+//! Which learnings table a call works on: `db_id` and `table`, as AgentOS's `get_db`.
+//!
+//! `db_id` names the current database. `table` names a learnings table registered with
+//! the extension (`learnings_register_table`); the default is the extension's own
+//! `agno_learnings`. Names are looked up, never parsed or interpolated: what reaches the
+//! SQL is the catalog's own quoted name of a registered relation.
+
+use pgrx::datum::DatumWithOid;
+use pgrx::spi::Spi;
+
+use crate::errors::{shorten, ApiError, ApiResult};
+
+/// The registered name of the extension's own table.
+pub const DEFAULT_TABLE: &str = "agno_learnings";
+
+/// A resolved learnings table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// Schema-qualified, quoted relation name, safe to put into SQL text.
+    pub relation: String,
+}
+
+/// Resolves `db_id` / `table` to a registered table, with AgentOS's errors: `table`
+/// without `db_id` → 400, another database → 404, an unknown table → 404.
+pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
+    if table.is_some() && db_id.is_none() {
+        return Err(ApiError::bad_request(
+            "The db_id query parameter is required when passing a table",
+        ));
+    }
+    let name = table.unwrap_or(DEFAULT_TABLE);
+    // The registry is found through the function's pinned search_path (the extension's
+    // schema); the relation must still exist under its registered name.
+    let (database, relation) = Spi::connect(|client| {
+        let row = client
+            .select(
+                "SELECT pg_catalog.current_database()::text, \
+                        (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) \
+                           FROM learnings_tables AS r \
+                           JOIN pg_catalog.pg_namespace AS n ON n.nspname = r.schema_name \
+                           JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid \
+                                AND c.relname = r.table_name \
+                          WHERE r.name = $1)",
+                None,
+                &[DatumWithOid::from(name)],
+            )?
+            .first();
+        row.get_two::<String, String>()
+    })?;
+    if let Some(db_id) = db_id {
+        if database.as_deref() != Some(db_id) {
+            return Err(ApiError::not_found(format!(
+                "No database found with id '{}'",
+                shorten(db_id)
+            )));
+        }
+    }
+    relation
+        .map(|relation| Target { relation })
+        .ok_or_else(|| match table {
+            Some(table) => ApiError::not_found(format!(
+                "No database with id '{}' has table '{}'",
+                shorten(db_id.unwrap_or_default()),
+                shorten(table)
+            )),
+            None => ApiError::not_found(format!(
+                "The learnings table '{DEFAULT_TABLE}' is not registered with agno_learnings"
+            ))
+            .with_hint("SELECT learnings_register_table('<schema>.agno_learnings')"),
+        })
+}
