@@ -117,7 +117,8 @@ BEGIN
     END IF;
 
     -- agno's own single-column indexes (same names as agno gives them), then the
-    -- composite ones the API's default sort and per-user lists need.
+    -- composite ones the API's default sort and per-user lists need (a created_at sort
+    -- uses agno's created_at index, with an incremental sort of equal timestamps).
     FOREACH col IN ARRAY ARRAY['agent_id', 'created_at', 'entity_id', 'entity_type', 'learning_type',
                                'namespace', 'session_id', 'team_id', 'user_id', 'workflow_id'] LOOP
         EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING btree (%I)',
@@ -125,8 +126,6 @@ BEGIN
     END LOOP;
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (COALESCE(updated_at, created_at) DESC, learning_id)',
                    'idx_' || relation.relname || '_recent', learnings_table);
-    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (created_at DESC, learning_id)',
-                   'idx_' || relation.relname || '_created_recent', learnings_table);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (user_id, COALESCE(updated_at, created_at) DESC, learning_id)',
                    'idx_' || relation.relname || '_user_recent', learnings_table);
 

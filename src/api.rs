@@ -224,7 +224,7 @@ fn learnings_get(
 
 fn get(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Jsonb> {
     let call = Call::begin(db_id, table)?;
-    let learning_id = validate::required("learning_id", learning_id)?;
+    let learning_id = validate::given("learning_id", learning_id)?;
     fetch(&call, learning_id)
 }
 
@@ -258,7 +258,7 @@ fn update(
     table: Option<&str>,
 ) -> ApiResult<Jsonb> {
     let call = Call::begin(db_id, table)?;
-    let learning_id = validate::required("learning_id", learning_id)?;
+    let learning_id = validate::given("learning_id", learning_id)?;
     match validate::update_payload(changes)? {
         Changes::Nothing => fetch(&call, learning_id),
         // A plain UPDATE: a row deleted meanwhile is simply not matched (404), never re-created.
@@ -286,7 +286,7 @@ fn learnings_delete(
 
 fn delete(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> ApiResult<()> {
     let call = Call::begin(db_id, table)?;
-    let learning_id = validate::required("learning_id", learning_id)?;
+    let learning_id = validate::given("learning_id", learning_id)?;
     match db::count(
         Access::Write,
         &query::delete(&call.target.relation),

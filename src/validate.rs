@@ -30,6 +30,12 @@ pub fn required<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
     field(name, value)?.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))
 }
 
+/// The id of an existing record: any non-null text (an id too long to exist is just
+/// not found).
+pub fn given<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
+    value.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))
+}
+
 /// A learning id derived from identity fields must fit the primary key index.
 pub fn learning_id(id: &str) -> ApiResult<&str> {
     if id.len() > MAX_ID_BYTES {

@@ -1,3 +1,13 @@
-//! `#[pg_test]`s, run inside PostgreSQL by `cargo pgrx test`. Each file holds its tests in
-//! a `#[pg_schema] mod tests`: pgrx looks for test functions in a schema named `tests`.
-mod smoke;
+//! `#[pg_test]`s, run inside PostgreSQL by `cargo pgrx test`. Each file keeps its tests in
+//! a `#[pg_schema] mod tests`, because pgrx calls test functions in a schema of that name.
+//! Tests go through the SQL functions, as callers do, so they see the real SQLSTATEs,
+//! defaults and search_path.
+
+mod support;
+
+mod explain;
+mod ids;
+mod list;
+mod records;
+mod tables;
+mod users;

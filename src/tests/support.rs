@@ -1,0 +1,94 @@
+//! Helpers for the `#[pg_test]`s.
+
+use pgrx::prelude::*;
+use serde_json::Value;
+
+#[pg_schema]
+mod tests {
+    // Runs a statement and returns its SQLSTATE, or NULL when it succeeds. The statement
+    // runs in a subtransaction, as an API call from a client would be rolled back.
+    pgrx::extension_sql!(
+        r#"
+CREATE FUNCTION tests.sqlstate_of(statement text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    EXECUTE statement;
+    RETURN NULL;
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE;
+END
+$$;
+"#,
+        name = "tests_support",
+        finalize
+    );
+}
+
+/// The jsonb a query returns.
+pub fn json(sql: &str) -> Value {
+    Spi::get_one::<pgrx::JsonB>(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: NULL"))
+        .0
+}
+
+/// The SQLSTATE `sql` fails with, or None when it succeeds.
+pub fn sqlstate(sql: &str) -> Option<String> {
+    Spi::get_one_with_args::<String>("SELECT tests.sqlstate_of($1)", &[sql.into()]).unwrap()
+}
+
+/// Asserts that `sql` fails with `code`.
+#[track_caller]
+pub fn assert_fails(sql: &str, code: &str) {
+    assert_eq!(sqlstate(sql).as_deref(), Some(code), "{sql}");
+}
+
+pub fn run(sql: &str) {
+    Spi::run(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+pub fn int(sql: &str) -> i64 {
+    Spi::get_one::<i64>(sql)
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql}: NULL"))
+}
+
+/// Number of rows in the default learnings table.
+pub fn rows() -> i64 {
+    int("SELECT count(*) FROM agno_learnings")
+}
+
+/// A fingerprint of the whole default table, to show an error changed nothing.
+pub fn snapshot() -> String {
+    Spi::get_one::<String>(
+        "SELECT coalesce(md5(string_agg(t::text, '|' ORDER BY learning_id)), '') FROM agno_learnings t",
+    )
+    .unwrap()
+    .unwrap_or_default()
+}
+
+/// Inserts a row directly, with controlled timestamps.
+pub fn insert_row(
+    id: &str,
+    learning_type: &str,
+    user_id: Option<&str>,
+    created_at: i64,
+    updated_at: Option<i64>,
+) {
+    Spi::run_with_args(
+        "INSERT INTO agno_learnings (learning_id, learning_type, user_id, content, created_at, updated_at) \
+         VALUES ($1, $2, $3, '{}'::jsonb, $4, $5)",
+        &[id.into(), learning_type.into(), user_id.into(), created_at.into(), updated_at.into()],
+    )
+    .unwrap();
+}
+
+/// The learning_ids of a list envelope, in order.
+pub fn ids(envelope: &Value) -> Vec<String> {
+    envelope["data"]
+        .as_array()
+        .expect("data is an array")
+        .iter()
+        .map(|r| r["learning_id"].as_str().expect("learning_id").to_string())
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! Contract section 3: `db_id` / `table`, and registering other learnings tables.
+
+#[pgrx::pg_schema]
+mod tests {
+    use crate::tests::support::*;
+    use pgrx::prelude::*;
+
+    const AGNO_LAYOUT: &str = "(learning_id character varying PRIMARY KEY, \
+        learning_type character varying NOT NULL, namespace character varying, user_id character varying, \
+        agent_id character varying, team_id character varying, workflow_id character varying, \
+        session_id character varying, entity_id character varying, entity_type character varying, \
+        content jsonb NOT NULL, metadata jsonb, created_at bigint NOT NULL, updated_at bigint)";
+
+    fn db() -> String {
+        Spi::get_one::<String>("SELECT current_database()::text")
+            .unwrap()
+            .unwrap()
+    }
+
+    #[pg_test]
+    fn table_without_db_id_is_400() {
+        for call in [
+            "learnings_list(\"table\" => 'agno_learnings')",
+            "learnings_get('x', \"table\" => 'agno_learnings')",
+            "learnings_create(learning_type => 'decision_log', content => '{}', \"table\" => 'agno_learnings')",
+            "learnings_update('x', '{}', \"table\" => 'agno_learnings')",
+            "learnings_delete('x', \"table\" => 'agno_learnings')",
+            "learnings_list_users(\"table\" => 'agno_learnings')",
+            "learnings_delete_user('u', \"table\" => 'agno_learnings')",
+        ] {
+            assert_fails(&format!("SELECT {call}"), "22023");
+        }
+        assert_eq!(rows(), 0);
+    }
+
+    #[pg_test]
+    fn db_id_must_name_this_database() {
+        let db = db();
+        json(&format!("SELECT learnings_list(db_id => '{db}')"));
+        json(&format!(
+            "SELECT learnings_list(db_id => '{db}', \"table\" => 'agno_learnings')"
+        ));
+        assert_fails("SELECT learnings_list(db_id => 'elsewhere')", "PT404");
+        assert_fails(
+            "SELECT learnings_create(learning_type => 'decision_log', content => '{}', db_id => 'elsewhere')",
+            "PT404",
+        );
+        assert_eq!(rows(), 0);
+    }
+
+    #[pg_test]
+    fn unknown_tables_are_404() {
+        let db = db();
+        run("CREATE TABLE public.not_registered (x int)");
+        for table in [
+            "not_registered",
+            "pg_class",
+            "public.agno_learnings",
+            "agno_learnings\"; DROP TABLE agno_learnings; --",
+            "nosuchschema.agno_learnings",
+            "\"agno_learnings\"",
+            "",
+        ] {
+            assert_fails(
+                &format!(
+                    "SELECT learnings_list(db_id => '{db}', \"table\" => {})",
+                    pgrx::spi::quote_literal(table)
+                ),
+                "PT404",
+            );
+        }
+    }
+
+    #[pg_test]
+    fn registered_tables_are_separate_and_indexed() {
+        let db = db();
+        run("CREATE SCHEMA other");
+        run(&format!("CREATE TABLE other.team_learnings {AGNO_LAYOUT}"));
+        assert_eq!(
+            Spi::get_one::<String>("SELECT learnings_register_table('other.team_learnings')")
+                .unwrap()
+                .as_deref(),
+            Some("team_learnings")
+        );
+        // Idempotent.
+        run("SELECT learnings_register_table('other.team_learnings')");
+        let on_team = format!("db_id => '{db}', \"table\" => 'team_learnings'");
+        let created = json(&format!(
+            "SELECT learnings_create(learning_type => 'user_profile', user_id => 'alice', content => '{{}}', {on_team})"
+        ));
+        assert_eq!(created["learning_id"], "user_profile_alice");
+        assert_eq!(int("SELECT count(*) FROM other.team_learnings"), 1);
+        assert_eq!(rows(), 0);
+        assert_eq!(
+            json(&format!("SELECT learnings_list({on_team})"))["meta"]["total_count"],
+            1
+        );
+        assert_fails("SELECT learnings_get('user_profile_alice')", "PT404");
+        json(&format!(
+            "SELECT learnings_get('user_profile_alice', {on_team})"
+        ));
+        run(&format!(
+            "SELECT learnings_delete('user_profile_alice', {on_team})"
+        ));
+        assert_eq!(int("SELECT count(*) FROM other.team_learnings"), 0);
+        // The API's sort and per-user indexes were added.
+        assert_eq!(
+            int("SELECT count(*) FROM pg_indexes WHERE schemaname = 'other' AND tablename = 'team_learnings'"),
+            13
+        );
+    }
+
+    #[pg_test]
+    fn registering_a_table_of_another_layout_fails() {
+        run("CREATE TABLE public.wrong (learning_id text PRIMARY KEY, content json)");
+        assert_fails("SELECT learnings_register_table('public.wrong')", "42P16");
+        run(&format!(
+            "CREATE TABLE public.no_key {}",
+            AGNO_LAYOUT.replace(" PRIMARY KEY", "")
+        ));
+        assert_fails("SELECT learnings_register_table('public.no_key')", "42P16");
+        run(&format!(
+            "CREATE TABLE public.extra_required {}",
+            AGNO_LAYOUT.replace(
+                "updated_at bigint)",
+                "updated_at bigint, tenant text NOT NULL)"
+            )
+        ));
+        assert_fails(
+            "SELECT learnings_register_table('public.extra_required')",
+            "42P16",
+        );
+        run("CREATE VIEW public.a_view AS SELECT 1 AS x");
+        assert_fails("SELECT learnings_register_table('public.a_view')", "42809");
+        assert_eq!(int("SELECT count(*) FROM learnings_tables"), 1);
+    }
+}
