@@ -45,6 +45,20 @@ GRANT SELECT ON @extschema@.learnings_tables TO PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.learnings_tables',
                                            $$WHERE name <> 'agno_learnings'$$);
 
+-- agno's index name for a column of a table (idx_<table>_<column>), made unique within
+-- PostgreSQL's 63-byte limit for long table names, where plain truncation would give
+-- two columns the same name.
+CREATE FUNCTION @extschema@.learnings_index_name(table_name name, suffix text)
+RETURNS name
+LANGUAGE sql IMMUTABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN octet_length('idx_' || table_name || '_' || suffix) <= 63
+                THEN 'idx_' || table_name || '_' || suffix
+                ELSE 'idx_' || left(table_name, 30) || '_' || left(md5(table_name), 8) || '_' || suffix
+           END::name
+$$;
+
 -- Registers a table of agno's learnings layout with the API under `name` (default:
 -- the table's own name), after checking its columns, and adds the indexes the API's
 -- filters and sorts need. Idempotent. Needs ownership of the table and of the registry
@@ -53,14 +67,21 @@ CREATE FUNCTION @extschema@.learnings_register_table(learnings_table regclass, n
 RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+-- Re-registering must not print a NOTICE per index that already exists.
+SET client_min_messages = warning
 AS $register$
 DECLARE
     relation   pg_catalog.pg_class%ROWTYPE;
     rel_schema name;
     registered text := learnings_register_table.name;
+    existing   @extschema@.learnings_tables%ROWTYPE;
     problems   text;
     col        text;
 BEGIN
+    IF learnings_table IS NULL THEN
+        RAISE EXCEPTION 'agno_learnings: learnings_table must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     SELECT * INTO relation FROM pg_catalog.pg_class WHERE oid = learnings_table;
     IF relation.relkind NOT IN ('r', 'p') THEN
         RAISE EXCEPTION 'agno_learnings: % is not a table', learnings_table
@@ -68,8 +89,25 @@ BEGIN
     END IF;
     rel_schema := (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = relation.relnamespace);
     registered := coalesce(registered, relation.relname);
+    IF registered = '' THEN
+        RAISE EXCEPTION 'agno_learnings: the registered name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
 
-    -- The columns the API reads and writes, with the types agno gives them.
+    -- A name means one table, and a table has one name: never re-point a name silently.
+    SELECT * INTO existing FROM @extschema@.learnings_tables AS t
+     WHERE t.name = registered OR (t.schema_name = rel_schema AND t.table_name = relation.relname);
+    IF FOUND AND (existing.name, existing.schema_name, existing.table_name)
+                 IS DISTINCT FROM (registered, rel_schema, relation.relname) THEN
+        RAISE EXCEPTION 'agno_learnings: % cannot be registered as "%"', learnings_table, registered
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('"%s" is registered for %I.%I.', existing.name,
+                                  existing.schema_name, existing.table_name),
+                  HINT = 'Unregister it first with learnings_unregister_table(name).';
+    END IF;
+
+    -- The columns the API reads and writes, with the types agno gives them (text is
+    -- accepted for agno's varchar).
     SELECT string_agg(format('%I (%s)', e.attname, e.wanted), ', ' ORDER BY e.ord)
       INTO problems
       FROM (VALUES (1, 'learning_id', 'character varying'), (2, 'learning_type', 'character varying'),
@@ -83,8 +121,8 @@ BEGIN
       LEFT JOIN pg_catalog.pg_attribute AS a
         ON a.attrelid = learnings_table AND a.attname = e.attname AND NOT a.attisdropped
      WHERE a.attname IS NULL
-        OR pg_catalog.format_type(a.atttypid, NULL) NOT IN (e.wanted,
-               CASE WHEN e.wanted = 'character varying' THEN 'text' END);
+        OR NOT (pg_catalog.format_type(a.atttypid, NULL) = e.wanted
+                OR (e.wanted = 'character varying' AND a.atttypid = 'text'::regtype));
     IF problems IS NOT NULL THEN
         RAISE EXCEPTION 'agno_learnings: % does not have the learnings layout', learnings_table
             USING ERRCODE = 'invalid_table_definition',
@@ -109,33 +147,46 @@ BEGIN
     -- Creates are atomic through ON CONFLICT (learning_id), which needs a unique index.
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_index AS i
                     WHERE i.indrelid = learnings_table AND i.indisunique AND i.indpred IS NULL
-                      AND i.indnkeyatts = 1 AND i.indkey[0] =
+                      AND i.indexprs IS NULL AND i.indnkeyatts = 1 AND i.indkey[0] =
                           (SELECT attnum FROM pg_catalog.pg_attribute
                             WHERE attrelid = learnings_table AND attname = 'learning_id')) THEN
         RAISE EXCEPTION 'agno_learnings: % has no primary key or unique index on learning_id', learnings_table
             USING ERRCODE = 'invalid_table_definition';
     END IF;
 
-    -- agno's own single-column indexes (same names as agno gives them), then the
+    -- agno's own single-column indexes (with the names agno gives them), then the
     -- composite ones the API's default sort and per-user lists need (a created_at sort
     -- uses agno's created_at index, with an incremental sort of equal timestamps).
     FOREACH col IN ARRAY ARRAY['agent_id', 'created_at', 'entity_id', 'entity_type', 'learning_type',
                                'namespace', 'session_id', 'team_id', 'user_id', 'workflow_id'] LOOP
         EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING btree (%I)',
-                       'idx_' || relation.relname || '_' || col, learnings_table, col);
+                       @extschema@.learnings_index_name(relation.relname, col), learnings_table, col);
     END LOOP;
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (COALESCE(updated_at, created_at) DESC, learning_id)',
-                   'idx_' || relation.relname || '_recent', learnings_table);
+                   @extschema@.learnings_index_name(relation.relname, 'recent'), learnings_table);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (user_id, COALESCE(updated_at, created_at) DESC, learning_id)',
-                   'idx_' || relation.relname || '_user_recent', learnings_table);
+                   @extschema@.learnings_index_name(relation.relname, 'user_recent'), learnings_table);
 
-    INSERT INTO @extschema@.learnings_tables AS t (name, schema_name, table_name)
+    INSERT INTO @extschema@.learnings_tables (name, schema_name, table_name)
     VALUES (registered, rel_schema, relation.relname)
-    ON CONFLICT ON CONSTRAINT learnings_tables_pkey DO UPDATE
-        SET schema_name = EXCLUDED.schema_name, table_name = EXCLUDED.table_name;
+    ON CONFLICT DO NOTHING;
     RETURN registered;
 END
 $register$;
+
+-- Removes a name from the registry. The table, its rows, indexes and security stay.
+CREATE FUNCTION @extschema@.learnings_unregister_table(name text)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH gone AS (DELETE FROM @extschema@.learnings_tables AS t WHERE t.name = $1 RETURNING 1)
+    SELECT count(*) > 0 FROM gone
+$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_unregister_table(text) IS
+$$Removes a name from the learnings table registry; true when it was registered.
+The table keeps its rows, indexes and row-level security.$$;
 
 COMMENT ON FUNCTION @extschema@.learnings_register_table(regclass, text) IS
 $$Registers another learnings table with the API.

@@ -21,8 +21,12 @@ pub struct Target {
 }
 
 /// Resolves `db_id` / `table` to a registered table, with AgentOS's errors: `table`
-/// without `db_id` → 400, another database → 404, an unknown table → 404.
+/// without `db_id` → 400, another database → 404, an unknown table → 404. Empty values
+/// count as absent, as in AgentOS.
 pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
+    // AgentOS treats empty values as absent.
+    let db_id = db_id.filter(|v| !v.is_empty());
+    let table = table.filter(|v| !v.is_empty());
     if table.is_some() && db_id.is_none() {
         return Err(ApiError::bad_request(
             "The db_id query parameter is required when passing a table",

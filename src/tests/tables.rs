@@ -59,7 +59,6 @@ mod tests {
             "agno_learnings\"; DROP TABLE agno_learnings; --",
             "nosuchschema.agno_learnings",
             "\"agno_learnings\"",
-            "",
         ] {
             assert_fails(
                 &format!(
@@ -132,6 +131,90 @@ mod tests {
         );
         run("CREATE VIEW public.a_view AS SELECT 1 AS x");
         assert_fails("SELECT learnings_register_table('public.a_view')", "42809");
+        for (column, bad_type) in [
+            ("content", "text"),
+            ("metadata", "json"),
+            ("created_at", "integer"),
+            ("user_id", "uuid"),
+        ] {
+            run(&format!(
+                "CREATE TABLE public.bad_{column} (LIKE public.agno_learnings INCLUDING ALL)"
+            ));
+            run(&format!(
+                "ALTER TABLE public.bad_{column} ALTER {column} TYPE {bad_type} USING NULL"
+            ));
+            assert_fails(
+                &format!("SELECT learnings_register_table('public.bad_{column}')"),
+                "42P16",
+            );
+        }
+        assert_fails("SELECT learnings_register_table(NULL)", "22023");
         assert_eq!(int("SELECT count(*) FROM learnings_tables"), 1);
+    }
+
+    #[pg_test]
+    fn a_name_is_never_repointed() {
+        run("CREATE SCHEMA tenant");
+        run(&format!("CREATE TABLE tenant.agno_learnings {AGNO_LAYOUT}"));
+        // Another schema's agno_learnings cannot take over the default name…
+        assert_fails(
+            "SELECT learnings_register_table('tenant.agno_learnings')",
+            "42710",
+        );
+        // …nor be registered under a second name once it has one.
+        assert_eq!(
+            Spi::get_one::<String>(
+                "SELECT learnings_register_table('tenant.agno_learnings', 'tenant')"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("tenant")
+        );
+        assert_fails(
+            "SELECT learnings_register_table('tenant.agno_learnings', 'other')",
+            "42710",
+        );
+        assert_fails(
+            "SELECT learnings_register_table('tenant.agno_learnings', '')",
+            "22023",
+        );
+        assert_eq!(
+            Spi::get_one::<String>(
+                "SELECT schema_name::text FROM learnings_tables WHERE name = 'agno_learnings'"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("public")
+        );
+        // Unregistering frees the name and keeps the table.
+        assert_eq!(
+            Spi::get_one::<bool>("SELECT learnings_unregister_table('tenant')").unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            Spi::get_one::<bool>("SELECT learnings_unregister_table('tenant')").unwrap(),
+            Some(false)
+        );
+        assert_fails(
+            &format!(
+                "SELECT learnings_list(db_id => '{}', \"table\" => 'tenant')",
+                db()
+            ),
+            "PT404",
+        );
+        assert_eq!(int("SELECT count(*) FROM tenant.agno_learnings"), 0);
+    }
+
+    #[pg_test]
+    fn long_table_names_keep_every_index() {
+        let name = "a_very_long_learnings_table_name_for_one_of_many_tenants_xyz";
+        run(&format!("CREATE TABLE public.{name} {AGNO_LAYOUT}"));
+        run(&format!("SELECT learnings_register_table('public.{name}')"));
+        assert_eq!(
+            int(&format!(
+                "SELECT count(*) FROM pg_indexes WHERE tablename = '{name}'"
+            )),
+            13
+        );
     }
 }

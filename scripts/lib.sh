@@ -1,0 +1,325 @@
+# shellcheck shell=bash
+# Shared helpers for scripts/test.sh and scripts/run.sh (and the suite scripts that want
+# them). Source it from bash; it is safe under `set -euo pipefail` and defines only
+# functions and a few AGNO_* / PG_* variables:
+#
+#   ensure_deps                    install what is missing (Debian packages, cargo-pgrx
+#                                  0.18.0, `cargo pgrx init --pg15`), nothing else
+#   install_extension              `cargo pgrx install` into the system PostgreSQL 15
+#                                  (AGNO_RELEASE=1 builds the release profile)
+#   cluster_start DIR PORT         start (initdb first if needed) a private cluster in DIR,
+#                                  socket in DIR, TCP on 127.0.0.1:PORT; exports
+#                                  PGHOST/PGPORT/PGUSER (AGNO_PG_FAST=1: fsync off, tests only)
+#   cluster_stop DIR               stop it (`-m fast`); a no-op when it is not running
+#   cluster_running DIR            true when a server runs on DIR
+#   cluster_stop_on_exit DIR [remove]
+#                                  stop the cluster (and delete DIR with `remove`) when
+#                                  the calling script exits, fails or is interrupted
+#   free_port                      print a free TCP port on 127.0.0.1
+#   as_pg_user CMD...              run CMD as the OS user that owns clusters: `postgres`
+#                                  when we are root (PostgreSQL refuses root), else us
+#
+# Clusters never run as root: as root they run as `postgres`, so DIR must be reachable
+# by that user (use /tmp, not /root or a repository under it).
+
+if [[ -n "${_AGNO_LIB_SH:-}" ]]; then
+    return 0
+fi
+_AGNO_LIB_SH=1
+
+AGNO_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_MAJOR=15
+PG_BINDIR="/usr/lib/postgresql/${PG_MAJOR}/bin"
+PG_CONFIG="${PG_BINDIR}/pg_config"
+PGRX_VERSION=0.18.0
+AGNO_DEBIAN_PACKAGES=(postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo)
+# The OS user that runs clusters when the scripts run as root.
+AGNO_PG_OS_USER="${AGNO_PG_OS_USER:-postgres}"
+
+# Cargo installed by rustup is often not on PATH in non-login shells.
+if ! command -v cargo >/dev/null 2>&1 && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo" ]]; then
+    PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
+    export PATH
+fi
+
+# ---------------------------------------------------------------------------------------
+# small helpers
+
+# One-line progress message, on stderr so it never mixes with a command's result.
+log() {
+    printf '==> %s\n' "$*" >&2
+}
+
+warn() {
+    printf 'warning: %s\n' "$*" >&2
+}
+
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+# Print an error and return 1 (for functions whose callers keep going after a failure).
+fail() {
+    printf 'error: %s\n' "$*" >&2
+    return 1
+}
+
+is_root() {
+    [[ "$(id -u)" -eq 0 ]]
+}
+
+# Run a command as root: directly when we are root, else through sudo.
+as_root() {
+    if is_root; then
+        "$@"
+    else
+        sudo "$@"
+    fi
+}
+
+# Run a command as the user that owns private clusters (see the header).
+# Runs from / so that a cwd the postgres user cannot read does not matter.
+as_pg_user() {
+    # A server started from a Rust developer's shell would inherit RUST_BACKTRACE, and pgrx
+    # then appends Rust backtraces to the DETAIL of errors clients see.
+    unset RUST_BACKTRACE RUST_LIB_BACKTRACE
+    if is_root; then
+        if command -v runuser >/dev/null 2>&1; then
+            (cd / && runuser -u "$AGNO_PG_OS_USER" -- "$@")
+        else
+            (cd / && sudo -u "$AGNO_PG_OS_USER" -- "$@")
+        fi
+    else
+        "$@"
+    fi
+}
+
+# Run "$@" with its output in a temporary file; show the file only if it fails.
+_quietly() {
+    local out rc=0
+    out="$(mktemp "${TMPDIR:-/tmp}/agno-out.XXXXXX")"
+    "$@" >"$out" 2>&1 || rc=$?
+    if [[ $rc -ne 0 ]]; then
+        printf 'error: command failed (exit %d): %s\n' "$rc" "$*" >&2
+        tail -n 60 "$out" >&2
+    fi
+    rm -f "$out"
+    return "$rc"
+}
+
+_deb_installed() {
+    local status
+    status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null || true)"
+    [[ "$status" == ii* ]]
+}
+
+# ---------------------------------------------------------------------------------------
+# ensure_deps
+
+ensure_deps() {
+    local missing=() pkg pgrx_version pgrx_home
+
+    # 1. Debian packages
+    for pkg in "${AGNO_DEBIAN_PACKAGES[@]}"; do
+        if ! _deb_installed "$pkg"; then
+            missing+=("$pkg")
+        fi
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        if ! is_root && ! command -v sudo >/dev/null 2>&1; then
+            die "missing Debian packages (${missing[*]}) and no sudo: install them as root"
+        fi
+        log "apt-get update (missing: ${missing[*]})"
+        _quietly as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
+        log "apt-get install ${missing[*]}"
+        _quietly as_root env DEBIAN_FRONTEND=noninteractive \
+            apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+    fi
+    [[ -x "$PG_CONFIG" ]] || die "$PG_CONFIG not found after installing postgresql-server-dev-${PG_MAJOR}"
+
+    # 2. Rust toolchain (needs rustup; cannot be installed from the registries reachable here)
+    command -v cargo >/dev/null 2>&1 ||
+        die "cargo not found: install a Rust toolchain (rustup, rustc >= 1.85) first"
+
+    # 3. cargo-pgrx, exactly the version of the pgrx crate
+    pgrx_version="$(cargo pgrx --version 2>/dev/null || true)"
+    if [[ "$pgrx_version" != "cargo-pgrx ${PGRX_VERSION}" ]]; then
+        log "cargo install cargo-pgrx ${PGRX_VERSION} (found: ${pgrx_version:-none}; takes ~10 minutes)"
+        _quietly cargo install cargo-pgrx --version "$PGRX_VERSION" --locked --force || return 1
+    fi
+
+    # 4. pgrx knows the system PostgreSQL 15 (nothing is downloaded with --pg15 PATH)
+    pgrx_home="${PGRX_HOME:-$HOME/.pgrx}"
+    if ! grep -Eqs "^[[:space:]]*pg${PG_MAJOR}[[:space:]]*=" "$pgrx_home/config.toml"; then
+        log "cargo pgrx init --pg${PG_MAJOR} $PG_CONFIG"
+        _quietly cargo pgrx init "--pg${PG_MAJOR}" "$PG_CONFIG" || return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# install_extension
+
+# Builds and installs the extension into the system PostgreSQL 15 (its sharedir and
+# pkglibdir). AGNO_RELEASE=1 builds with the release profile (default: debug).
+install_extension() {
+    local args=(pgrx install --pg-config "$PG_CONFIG")
+    if [[ "${AGNO_RELEASE:-0}" == 1 ]]; then
+        args+=(--release)
+    fi
+    if ! is_root; then
+        args+=(--sudo)
+    fi
+    log "cargo ${args[*]}"
+    (cd "$AGNO_REPO_ROOT" && cargo "${args[@]}")
+}
+
+# ---------------------------------------------------------------------------------------
+# private clusters
+
+# Absolute path of $1 (which need not exist yet).
+_abs_path() {
+    if [[ "$1" == /* ]]; then
+        printf '%s\n' "${1%/}"
+    else
+        printf '%s/%s\n' "$(pwd)" "${1%/}"
+    fi
+}
+
+cluster_running() {
+    local dir
+    dir="$(_abs_path "$1")"
+    [[ -f "$dir/PG_VERSION" ]] || return 1
+    as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir" status >/dev/null 2>&1
+}
+
+# Port of the server running on DIR (line 4 of postmaster.pid).
+_cluster_port() {
+    as_pg_user sed -n 4p "$1/postmaster.pid" 2>/dev/null
+}
+
+cluster_start() {
+    local dir port opts running_port owner
+    [[ $# -eq 2 ]] || { fail "usage: cluster_start DIR PORT"; return 1; }
+    dir="$(_abs_path "$1")"
+    port="$2"
+    [[ "$port" =~ ^[0-9]+$ ]] || { fail "cluster_start: bad port '$port'"; return 1; }
+    if [[ "$dir" == *"'"* || "$dir" == *' '* ]]; then
+        fail "cluster_start: DIR must not contain quotes or spaces: $dir"
+        return 1
+    fi
+    # A unix socket path ($dir/.s.PGSQL.$port) is limited to 107 bytes.
+    if [[ $(( ${#dir} + ${#port} + 10 )) -gt 107 ]]; then
+        fail "cluster_start: '$dir' is too long for a unix socket path; use a shorter DIR (e.g. under /tmp)"
+        return 1
+    fi
+
+    mkdir -p "$dir" || return 1
+    if is_root; then
+        owner="$AGNO_PG_OS_USER"
+        chown "$owner:" "$dir" && chmod 700 "$dir" || return 1
+        if ! as_pg_user test -w "$dir"; then
+            fail "cluster_start: user $owner cannot write $dir (a parent directory is not reachable?); use a DIR under /tmp"
+            return 1
+        fi
+    else
+        owner="$(id -un)"
+        chmod 700 "$dir" || return 1
+    fi
+
+    if [[ ! -f "$dir/PG_VERSION" ]]; then
+        log "initdb $dir (as $owner)"
+        _quietly as_pg_user "$PG_BINDIR/initdb" -D "$dir" -A trust -U postgres --no-sync \
+            -E UTF8 --no-locale || return 1
+        printf '%s\n' \
+            "" \
+            "# private cluster of agno_learnings' scripts (scripts/lib.sh)" \
+            "listen_addresses = '127.0.0.1'" \
+            "unix_socket_directories = '$dir'" |
+            as_pg_user tee -a "$dir/postgresql.conf" >/dev/null || return 1
+    fi
+
+    if cluster_running "$dir"; then
+        running_port="$(_cluster_port "$dir")"
+        if [[ -n "$running_port" && "$running_port" != "$port" ]]; then
+            warn "the cluster in $dir already runs on port $running_port (not $port); using it"
+            port="$running_port"
+        fi
+        log "PostgreSQL already running: $dir, port $port"
+    else
+        opts="-p $port"
+        if [[ "${AGNO_PG_FAST:-0}" == 1 ]]; then
+            # Test clusters only: nothing in them needs to survive a crash.
+            opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        fi
+        log "starting PostgreSQL ${PG_MAJOR} as $owner: $dir, port $port, log $dir/postgres.log"
+        if ! as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir" -l "$dir/postgres.log" -o "$opts" \
+            -w -t 60 start >/dev/null; then
+            printf 'error: PostgreSQL did not start; last lines of %s:\n' "$dir/postgres.log" >&2
+            as_pg_user tail -n 20 "$dir/postgres.log" >&2 || true
+            return 1
+        fi
+    fi
+
+    export PGHOST="$dir" PGPORT="$port" PGUSER=postgres
+}
+
+cluster_stop() {
+    local dir
+    [[ $# -eq 1 ]] || { fail "usage: cluster_stop DIR"; return 1; }
+    dir="$(_abs_path "$1")"
+    if ! cluster_running "$dir"; then
+        return 0
+    fi
+    log "stopping PostgreSQL in $dir"
+    _quietly as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir" stop -m fast -w -t 60
+}
+
+# A free TCP port on 127.0.0.1, below Linux's ephemeral range.
+free_port() {
+    local port i
+    for i in $(seq 1 100); do
+        port=$(( 20000 + (RANDOM + i) % 12000 ))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            printf '%s\n' "$port"
+            return 0
+        fi
+    done
+    fail "no free TCP port found"
+}
+
+# ---------------------------------------------------------------------------------------
+# cleanup on exit
+
+_AGNO_EXIT_STOP=()
+_AGNO_EXIT_REMOVE=()
+_AGNO_TRAP_SET=
+
+_agno_cleanup() {
+    local dir
+    for dir in "${_AGNO_EXIT_STOP[@]}"; do
+        cluster_stop "$dir" || warn "could not stop the cluster in $dir"
+    done
+    for dir in "${_AGNO_EXIT_REMOVE[@]}"; do
+        rm -rf -- "$dir"
+    done
+    _AGNO_EXIT_STOP=()
+    _AGNO_EXIT_REMOVE=()
+}
+
+# cluster_stop_on_exit DIR [remove]: whatever way the script ends (success, failure,
+# Ctrl-C, TERM), stop the cluster in DIR; with `remove`, delete DIR afterwards.
+cluster_stop_on_exit() {
+    local dir
+    dir="$(_abs_path "$1")"
+    _AGNO_EXIT_STOP+=("$dir")
+    if [[ "${2:-}" == remove ]]; then
+        _AGNO_EXIT_REMOVE+=("$dir")
+    fi
+    if [[ -z "$_AGNO_TRAP_SET" ]]; then
+        _AGNO_TRAP_SET=1
+        trap '_agno_cleanup' EXIT
+        trap '_agno_cleanup; trap - EXIT; exit 130' INT
+        trap '_agno_cleanup; trap - EXIT; exit 143' TERM
+    fi
+}
