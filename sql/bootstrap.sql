@@ -61,8 +61,9 @@ $$;
 
 -- Registers a table of agno's learnings layout with the API under `name` (default:
 -- the table's own name), after checking its columns, and adds the indexes the API's
--- filters and sorts need. Idempotent. Needs ownership of the table and of the registry
--- (in practice: a superuser or the extension's owner).
+-- filters and sorts need and the row-level security policies that apply the API's rules
+-- to every client. Idempotent. Needs ownership of the table and of the registry (in
+-- practice: a superuser or the extension's owner).
 CREATE FUNCTION @extschema@.learnings_register_table(learnings_table regclass, name text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
@@ -77,6 +78,8 @@ DECLARE
     existing   @extschema@.learnings_tables%ROWTYPE;
     problems   text;
     col        text;
+    policy     record;
+    condition  text;
 BEGIN
     IF learnings_table IS NULL THEN
         RAISE EXCEPTION 'agno_learnings: learnings_table must not be NULL'
@@ -167,6 +170,35 @@ BEGIN
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (user_id, COALESCE(updated_at, created_at) DESC, learning_id)',
                    @extschema@.learnings_index_name(relation.relname, 'user_recent'), learnings_table);
 
+    -- Row-level security: one policy per command, each asking the extension once per
+    -- statement (the scalar subqueries become InitPlans) which rows this caller may
+    -- touch: 'all', 'own' or 'none'. Reading also shows rows with no owner; changing
+    -- those is for 'all' only. Table owners and BYPASSRLS roles (the agent runtime) are
+    -- not subject to policies.
+    --
+    -- The conditions are written with <> on purpose: the planner cannot see an InitPlan's
+    -- value and estimates `x = const` to hold for 0.5% of rows, which made it sort a
+    -- bitmap scan of every candidate row instead of reading the recency index; `x <> const`
+    -- is estimated at 99.5%, so the query's own filters drive the plan.
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', learnings_table);
+    FOR policy IN
+        SELECT * FROM (VALUES
+            ('learnings_select', 'SELECT', 'USING (%s)', 'read', 'user_id IS NULL OR user_id = %s'),
+            ('learnings_insert', 'INSERT', 'WITH CHECK (%s)', 'write', 'user_id = %s'),
+            ('learnings_update', 'UPDATE', 'USING (%1$s) WITH CHECK (%1$s)', 'write', 'user_id = %s'),
+            ('learnings_delete', 'DELETE', 'USING (%s)', 'delete', 'user_id = %s')
+        ) AS p(name, command, clauses, action, own_rows)
+    LOOP
+        condition := format($condition$
+            (SELECT @extschema@.learnings_policy_access(%1$L)) <> 'none'
+            AND ((SELECT @extschema@.learnings_policy_access(%1$L)) <> 'own' OR %2$s)$condition$,
+            policy.action,
+            format(policy.own_rows, '(SELECT @extschema@.learnings_policy_user())'));
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
+        EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
+             || format(policy.clauses, condition);
+    END LOOP;
+
     INSERT INTO @extschema@.learnings_tables (name, schema_name, table_name)
     VALUES (registered, rel_schema, relation.relname)
     ON CONFLICT DO NOTHING;
@@ -194,4 +226,3 @@ Checks that the table has agno's learnings layout, adds the indexes the API need
 makes it reachable as learnings_*(..., db_id => current_database(), "table" => name).
 name defaults to the table's own name. Idempotent.$$;
 
-SELECT @extschema@.learnings_register_table('@extschema@.agno_learnings');

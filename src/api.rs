@@ -11,7 +11,7 @@
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
-use crate::auth::{self, Caller};
+use crate::auth::{self, Action, Caller, Scope};
 use crate::db::{self, Access};
 use crate::errors::{self, ApiError, ApiResult};
 use crate::ids::{self, Identity, LearningId};
@@ -20,18 +20,73 @@ use crate::query::{self, Column, Filter, LearningOrder, Page, UserOrder};
 use crate::target::{self, Target};
 use crate::validate::{self, Changes};
 
-/// What every call establishes first: who is calling, and on which table.
+/// Who is calling and which rows it may act on for `action`: 401/403 otherwise. Comes
+/// first, as AgentOS's authentication middleware does.
+fn authorize(action: Action) -> ApiResult<Scope> {
+    Caller::current()?.scope(action)
+}
+
+/// A scoped caller may name no user or itself; another user is `forbidden` (403).
+fn check_user(scope: &Scope, user_id: Option<&str>, forbidden: &str) -> ApiResult<()> {
+    match (scope, user_id) {
+        (Scope::User(me), Some(other)) if other != me => Err(auth::forbidden(forbidden)),
+        _ => Ok(()),
+    }
+}
+
+/// An authorized call on a resolved table.
 struct Call {
-    #[allow(dead_code)] // read by the access rules of contract section 5
-    caller: Caller,
+    scope: Scope,
     target: Target,
 }
 
 impl Call {
-    fn begin(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Self> {
-        let caller = auth::current_caller()?;
-        let target = target::resolve(db_id, table)?;
-        Ok(Call { caller, target })
+    /// Resolves `db_id` / `table` (400/404) for an authorized caller.
+    fn on(scope: Scope, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Self> {
+        Ok(Call {
+            scope,
+            target: target::resolve(db_id, table)?,
+        })
+    }
+
+    /// The user a scoped caller is bound to.
+    fn bound_user(&self) -> Option<&str> {
+        match &self.scope {
+            Scope::All => None,
+            Scope::User(user_id) => Some(user_id),
+        }
+    }
+
+    /// One record by id, as this caller may see it (a scoped caller: its own or shared).
+    fn record_filter<'a>(&'a self, learning_id: &'a str) -> Filter<'a> {
+        let filter = Filter::default().equal(Column::LearningId, Some(learning_id));
+        match self.bound_user() {
+            Some(me) => filter.visible_to(me),
+            None => filter,
+        }
+    }
+
+    /// Before a scoped caller changes a record: 404 unless it may see it, 403 when the
+    /// record is shared (no owner): only admins change those.
+    fn check_mutable(&self, learning_id: &str) -> ApiResult<()> {
+        if self.bound_user().is_none() {
+            return Ok(());
+        }
+        let statement = query::owner(&self.target.relation, &self.record_filter(learning_id));
+        match db::texts(Access::Read, &statement.sql, &statement.args)?.as_slice() {
+            [] => Err(learning_not_found()),
+            [_, None] => Err(auth::forbidden(
+                "Only admins can modify learnings that have no owner (user_id is null)",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rows a mutation of one record may touch: a scoped caller only its own.
+    fn mutation_filter<'a>(&'a self, learning_id: &'a str) -> Filter<'a> {
+        Filter::default()
+            .equal(Column::LearningId, Some(learning_id))
+            .equal(Column::UserId, self.bound_user())
     }
 }
 
@@ -69,7 +124,6 @@ fn learnings_list(
 ) -> Jsonb {
     let filter = Filter::default()
         .equal(Column::LearningType, learning_type)
-        .equal(Column::UserId, user_id)
         .equal(Column::AgentId, agent_id)
         .equal(Column::TeamId, team_id)
         .equal(Column::SessionId, session_id)
@@ -78,6 +132,7 @@ fn learnings_list(
         .equal(Column::EntityType, entity_type);
     let result = list(
         filter,
+        user_id,
         limit.unwrap_or(100),
         page.unwrap_or(1),
         sort_by,
@@ -88,8 +143,10 @@ fn learnings_list(
     errors::unwrap_or_raise(result)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn list(
     filter: Filter,
+    user_id: Option<&str>,
     limit: i32,
     page: i32,
     sort_by: Option<&str>,
@@ -97,9 +154,16 @@ fn list(
     db_id: Option<&str>,
     table: Option<&str>,
 ) -> ApiResult<Jsonb> {
-    let call = Call::begin(db_id, table)?;
+    let scope = authorize(Action::Read)?;
     let page = Page::new(limit, page)?;
     let order = LearningOrder::parse(sort_by, sort_order)?;
+    check_user(&scope, user_id, "Cannot list learnings for another user")?;
+    let call = Call::on(scope, db_id, table)?;
+    // A scoped caller's list is bound to it and includes the shared rows.
+    let filter = match call.bound_user() {
+        Some(me) => filter.visible_to(me),
+        None => filter.equal(Column::UserId, user_id),
+    };
     let statement = query::list(&call.target.relation, &filter, order, page);
     one_jsonb(Access::Read, &statement.sql, &statement.args)
 }
@@ -136,7 +200,7 @@ fn learnings_create(
         entity_type,
         metadata,
     };
-    errors::unwrap_or_raise(create(record, db_id, table))
+    errors::unwrap_or_raise(auth::as_api(Action::Write, || create(record, db_id, table)))
 }
 
 /// The body of a create request.
@@ -154,13 +218,22 @@ struct NewRecord<'a> {
 }
 
 fn create(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Jsonb> {
-    let call = Call::begin(db_id, table)?;
+    let scope = authorize(Action::Write)?;
+    check_user(
+        &scope,
+        new.user_id,
+        "Cannot create learnings for another user",
+    )?;
     let learning_type = validate::required("learning_type", new.learning_type)?;
+    validate::create_payload(new.content, new.metadata)?;
+    let call = Call::on(scope, db_id, table)?;
+    // A scoped caller owns what it creates (as agno 3.1.10: no shared rows from users).
+    let user_id = call.bound_user().or(new.user_id);
     // An empty namespace means the default (agno's `namespace or "global"`).
     let namespace = new.namespace.filter(|ns| !ns.is_empty());
     let identity = Identity {
         learning_type,
-        user_id: validate::field("user_id", new.user_id)?,
+        user_id: validate::field("user_id", user_id)?,
         session_id: validate::field("session_id", new.session_id)?,
         entity_id: validate::field("entity_id", new.entity_id)?,
         entity_type: validate::field("entity_type", new.entity_type)?,
@@ -168,7 +241,6 @@ fn create(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult
     };
     let agent_id = validate::field("agent_id", new.agent_id)?;
     let team_id = validate::field("team_id", new.team_id)?;
-    validate::create_payload(new.content, new.metadata)?;
     let id = ids::learning_id(&identity)?;
     let keyed_id = match &id {
         LearningId::Keyed(id) => Some(validate::learning_id(id)?),
@@ -190,8 +262,22 @@ fn create(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult
     ];
     match db::jsonb(Access::Write, &query::insert(&call.target.relation), &args)? {
         Some(record) => Ok(record),
-        None => Err(conflict(learning_type, keyed_id)),
+        None => Err(taken(&call, learning_type, keyed_id)),
     }
+}
+
+/// The id is taken: 409, unless the existing record is hidden from this caller (another
+/// user's), which answers 404 so that a conflict never confirms a record it may not see.
+fn taken(call: &Call, learning_type: &str, id: Option<&str>) -> ApiError {
+    if let (Some(id), Some(_)) = (id, call.bound_user()) {
+        let statement = query::owner(&call.target.relation, &call.record_filter(id));
+        match db::texts(Access::Read, &statement.sql, &statement.args) {
+            Ok(row) if row.is_empty() => return learning_not_found(),
+            Err(err) => return err,
+            Ok(_) => {}
+        }
+    }
+    conflict(learning_type, id)
 }
 
 /// The record's id is taken. AgentOS's wording, pointing to the update.
@@ -223,18 +309,15 @@ fn learnings_get(
 }
 
 fn get(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Jsonb> {
-    let call = Call::begin(db_id, table)?;
+    let scope = authorize(Action::Read)?;
     let learning_id = validate::given("learning_id", learning_id)?;
-    fetch(&call, learning_id)
+    fetch(&Call::on(scope, db_id, table)?, learning_id)
 }
 
+/// The record, as this caller may see it (404 otherwise: no existence leak).
 fn fetch(call: &Call, learning_id: &str) -> ApiResult<Jsonb> {
-    db::jsonb(
-        Access::Read,
-        &query::get(&call.target.relation),
-        &[learning_id.into()],
-    )?
-    .ok_or_else(learning_not_found)
+    let statement = query::get(&call.target.relation, &call.record_filter(learning_id));
+    db::jsonb(Access::Read, &statement.sql, &statement.args)?.ok_or_else(learning_not_found)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -248,7 +331,9 @@ fn learnings_update(
     db_id: default!(Option<&str>, "NULL"),
     table: default!(Option<&str>, "NULL"),
 ) -> Jsonb {
-    errors::unwrap_or_raise(update(learning_id, changes, db_id, table))
+    errors::unwrap_or_raise(auth::as_api(Action::Write, || {
+        update(learning_id, changes, db_id, table)
+    }))
 }
 
 fn update(
@@ -257,18 +342,22 @@ fn update(
     db_id: Option<&str>,
     table: Option<&str>,
 ) -> ApiResult<Jsonb> {
-    let call = Call::begin(db_id, table)?;
+    let scope = authorize(Action::Write)?;
     let learning_id = validate::given("learning_id", learning_id)?;
-    match validate::update_payload(changes)? {
-        Changes::Nothing => fetch(&call, learning_id),
-        // A plain UPDATE: a row deleted meanwhile is simply not matched (404), never re-created.
-        Changes::Some => db::jsonb(
-            Access::Write,
-            &query::update(&call.target.relation),
-            &[learning_id.into(), changes.into()],
-        )?
-        .ok_or_else(learning_not_found),
-    }
+    let payload = validate::update_payload(changes)?;
+    let call = Call::on(scope, db_id, table)?;
+    let changes = match (payload, changes) {
+        (Changes::Some, Some(changes)) => changes,
+        _ => return fetch(&call, learning_id),
+    };
+    call.check_mutable(learning_id)?;
+    // A plain UPDATE: a row deleted meanwhile is simply not matched (404), never re-created.
+    let statement = query::update(
+        &call.target.relation,
+        &call.mutation_filter(learning_id),
+        changes,
+    );
+    db::jsonb(Access::Write, &statement.sql, &statement.args)?.ok_or_else(learning_not_found)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -281,17 +370,18 @@ fn learnings_delete(
     db_id: default!(Option<&str>, "NULL"),
     table: default!(Option<&str>, "NULL"),
 ) {
-    errors::unwrap_or_raise(delete(learning_id, db_id, table))
+    errors::unwrap_or_raise(auth::as_api(Action::Delete, || {
+        delete(learning_id, db_id, table)
+    }))
 }
 
 fn delete(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> ApiResult<()> {
-    let call = Call::begin(db_id, table)?;
+    let scope = authorize(Action::Delete)?;
     let learning_id = validate::given("learning_id", learning_id)?;
-    match db::count(
-        Access::Write,
-        &query::delete(&call.target.relation),
-        &[learning_id.into()],
-    )? {
+    let call = Call::on(scope, db_id, table)?;
+    call.check_mutable(learning_id)?;
+    let statement = query::delete(&call.target.relation, &call.mutation_filter(learning_id));
+    match db::count(Access::Write, &statement.sql, &statement.args)? {
         0 => Err(learning_not_found()),
         _ => Ok(()),
     }
@@ -313,11 +403,10 @@ fn learnings_list_users(
     db_id: default!(Option<&str>, "NULL"),
     table: default!(Option<&str>, "NULL"),
 ) -> Jsonb {
-    let filter = Filter::default()
-        .equal(Column::LearningType, learning_type)
-        .equal(Column::UserId, user_id);
+    let filter = Filter::default().equal(Column::LearningType, learning_type);
     let result = list_users(
         filter,
+        user_id,
         limit.unwrap_or(20),
         page.unwrap_or(1),
         sort_by,
@@ -328,8 +417,10 @@ fn learnings_list_users(
     errors::unwrap_or_raise(result)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn list_users(
     filter: Filter,
+    user_id: Option<&str>,
     limit: i32,
     page: i32,
     sort_by: Option<&str>,
@@ -337,9 +428,16 @@ fn list_users(
     db_id: Option<&str>,
     table: Option<&str>,
 ) -> ApiResult<Jsonb> {
-    let call = Call::begin(db_id, table)?;
+    let scope = authorize(Action::Read)?;
     let page = Page::new(limit, page)?;
     let order = UserOrder::parse(sort_by, sort_order)?;
+    check_user(
+        &scope,
+        user_id,
+        "Cannot list learning users for another user",
+    )?;
+    let call = Call::on(scope, db_id, table)?;
+    let filter = filter.equal(Column::UserId, call.bound_user().or(user_id));
     let statement = query::list_users(&call.target.relation, &filter, order, page);
     one_jsonb(Access::Read, &statement.sql, &statement.args)
 }
@@ -355,7 +453,9 @@ fn learnings_delete_user(
     db_id: default!(Option<&str>, "NULL"),
     table: default!(Option<&str>, "NULL"),
 ) {
-    errors::unwrap_or_raise(delete_user(user_id, learning_type, db_id, table))
+    errors::unwrap_or_raise(auth::as_api(Action::Delete, || {
+        delete_user(user_id, learning_type, db_id, table)
+    }))
 }
 
 fn delete_user(
@@ -364,13 +464,20 @@ fn delete_user(
     db_id: Option<&str>,
     table: Option<&str>,
 ) -> ApiResult<()> {
-    let call = Call::begin(db_id, table)?;
-    let user_id = validate::required("user_id", user_id)?;
+    let scope = authorize(Action::Delete)?;
+    // Any id may be named (one with no rows is still success); NULL or '' names nobody.
+    let user_id = validate::given("user_id", user_id.filter(|u| !u.is_empty()))?;
+    check_user(
+        &scope,
+        Some(user_id),
+        "Cannot delete learnings for another user",
+    )?;
+    let call = Call::on(scope, db_id, table)?;
     // Rows with no owner never match `user_id = $1`: shared rows are never deleted here.
     let filter = Filter::default()
         .equal(Column::UserId, Some(user_id))
         .equal(Column::LearningType, learning_type);
-    let statement = query::delete_user(&call.target.relation, &filter);
+    let statement = query::delete(&call.target.relation, &filter);
     db::count(Access::Write, &statement.sql, &statement.args)?;
     Ok(())
 }

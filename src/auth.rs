@@ -1,19 +1,332 @@
-//! Who is calling, as far as the learnings rules care.
+//! Who is calling, and what that caller may do (contract section 5).
 //!
-//! Every API function starts by resolving its caller here (see [`crate::api::Call`]).
-//! Until tokens and claims are read (contract section 5), every caller is unscoped:
-//! it may do anything the table's privileges allow.
+//! The caller is resolved per transaction, in this order:
+//! 1. a token verified by [`learnings_authenticate`] in this transaction;
+//! 2. PostgREST's `request.jwt.claims`, when trusted;
+//! 3. nobody: a trusted backend, unless the role must present a token.
+//!
+//! The API functions ask [`Caller::scope`] before they touch a table; the row-level
+//! security policies ask the same questions through [`learnings_policy_access`] and
+//! [`learnings_policy_user`], so every door into a learnings table obeys one rule.
 
-use crate::errors::ApiResult;
+use std::cell::{Cell, RefCell};
 
-/// The caller of an API function.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Caller {
-    /// Full access: a trusted backend, an admin, or user isolation switched off.
-    Unscoped,
+use pgrx::prelude::*;
+use serde_json::{json, Map, Value};
+
+use crate::errors::{self, ApiError, ApiResult, SqlState};
+use crate::jwt;
+use crate::settings::{
+    self, ADMIN_SCOPE, ENFORCE_SCOPES, REQUIRE_TOKEN, SCOPES_CLAIM, TRUST_REQUEST_CLAIMS,
+    USER_ID_CLAIM, USER_ISOLATION,
+};
+
+/// What a statement does to learnings, and the scope it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Read,
+    Write,
+    Delete,
 }
 
-/// Resolves the caller of the current transaction.
-pub fn current_caller() -> ApiResult<Caller> {
-    Ok(Caller::Unscoped)
+impl Action {
+    const fn name(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Write => "write",
+            Action::Delete => "delete",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Action::Read, Action::Write, Action::Delete]
+            .into_iter()
+            .find(|a| a.name() == name)
+    }
+}
+
+/// An authenticated identity: a verified token's or PostgREST's claims.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+impl Principal {
+    fn from_claims(claims: &Map<String, Value>) -> ApiResult<Self> {
+        let user_claim = settings::text(&USER_ID_CLAIM).unwrap_or_else(|| "sub".into());
+        let scopes_claim = settings::text(&SCOPES_CLAIM).unwrap_or_else(|| "scopes".into());
+        let user_id = match claims.get(&user_claim) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) => Some(s.clone()),
+            // agno compares owners as str(): a numeric subject is its decimal text.
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                return Err(unauthorized(format!(
+                    "the {user_claim} claim must be a string"
+                )))
+            }
+        };
+        let scopes = match claims.get(&scopes_claim) {
+            Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Ok(Principal { user_id, scopes })
+    }
+
+    fn is_admin(&self) -> bool {
+        let admin = settings::text(&ADMIN_SCOPE).unwrap_or_else(|| "agent_os:admin".into());
+        self.scopes.iter().any(|s| *s == admin)
+    }
+
+    /// `learnings:<action>`, or AgentOS's wildcard form `learnings:*:<action>`.
+    fn has_scope(&self, action: Action) -> bool {
+        let global = format!("learnings:{}", action.name());
+        let wildcard = format!("learnings:*:{}", action.name());
+        self.is_admin() || self.scopes.iter().any(|s| *s == global || *s == wildcard)
+    }
+}
+
+/// The caller of the current statement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// A direct connection without claims (a trusted backend): full access.
+    Trusted,
+    /// A verified token or trusted PostgREST claims.
+    Authenticated(Principal),
+}
+
+/// Which rows a caller may act on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// All rows: a trusted backend, an admin, or user isolation switched off.
+    All,
+    /// Rows owned by this user (and, for reading, rows with no owner).
+    User(String),
+}
+
+impl Caller {
+    /// Who is calling, or why nobody may: 401 for a missing or refused identity.
+    pub fn current() -> ApiResult<Caller> {
+        if let Some(principal) = verified_principal() {
+            return Ok(Caller::Authenticated(principal));
+        }
+        if let Some(claims) = settings::current(c"request.jwt.claims") {
+            return request_claims(&claims).map(Caller::Authenticated);
+        }
+        if REQUIRE_TOKEN.get() {
+            return Err(unauthorized(
+                "a token is required: call learnings_authenticate(token) in this transaction first",
+            ));
+        }
+        Ok(Caller::Trusted)
+    }
+
+    /// The rows this caller may `action`: 403 when a scope or the user identity is missing.
+    pub fn scope(&self, action: Action) -> ApiResult<Scope> {
+        let principal = match self {
+            Caller::Trusted => return Ok(Scope::All),
+            Caller::Authenticated(principal) => principal,
+        };
+        if ENFORCE_SCOPES.get() && !principal.has_scope(action) {
+            return Err(forbidden(format!(
+                "Insufficient permissions: the learnings:{} scope is required",
+                action.name()
+            )));
+        }
+        if principal.is_admin() || !USER_ISOLATION.get() {
+            return Ok(Scope::All);
+        }
+        match &principal.user_id {
+            Some(user_id) => Ok(Scope::User(user_id.clone())),
+            None => Err(forbidden(
+                "Authenticated request is missing a user identity",
+            )),
+        }
+    }
+}
+
+pub fn unauthorized(message: impl Into<String>) -> ApiError {
+    ApiError::new(SqlState::Unauthorized, message)
+}
+
+pub fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(SqlState::Forbidden, message)
+}
+
+/// PostgREST's claims. An anonymous request (claims holding only the role) is always
+/// refused; any other is accepted only when the administrator trusts the setting, since
+/// every role can `SET request.jwt.claims` to anything.
+fn request_claims(text: &str) -> ApiResult<Principal> {
+    let claims: Map<String, Value> = serde_json::from_str(text)
+        .map_err(|_| unauthorized("request.jwt.claims is not a JSON object"))?;
+    if claims.keys().all(|k| k == "role") {
+        return Err(unauthorized(
+            "Authentication required: the request carries no token",
+        ));
+    }
+    if !TRUST_REQUEST_CLAIMS.get() {
+        return Err(unauthorized(
+            "request.jwt.claims is not trusted here (agno_learnings.trust_request_claims is off); \
+             authenticate with learnings_authenticate(token)",
+        ));
+    }
+    principal(&claims)
+}
+
+/// Subjects AgentOS mints for itself (service accounts, OAuth clients, the scheduler).
+fn is_reserved_subject(user_id: &str) -> bool {
+    user_id.starts_with("sa:") || user_id.starts_with("__oauth__:") || user_id == "__scheduler__"
+}
+
+fn principal(claims: &Map<String, Value>) -> ApiResult<Principal> {
+    let principal = Principal::from_claims(claims)?;
+    if principal
+        .user_id
+        .as_deref()
+        .is_some_and(is_reserved_subject)
+    {
+        return Err(unauthorized(
+            "the token's subject is reserved for AgentOS itself",
+        ));
+    }
+    Ok(principal)
+}
+
+// ---------------------------------------------------------------------------------------
+// Verified tokens, held for the rest of the transaction.
+
+thread_local! {
+    /// The principal of the token verified in the transaction with this local id.
+    static VERIFIED: RefCell<Option<(pg_sys::LocalTransactionId, Principal)>> = const { RefCell::new(None) };
+}
+
+/// The backend's current top-level transaction, as its local id: it changes with every
+/// transaction, so claims can never outlive theirs (also across PREPARE TRANSACTION).
+fn local_transaction_id() -> pg_sys::LocalTransactionId {
+    // SAFETY: MyProc is set for every backend that runs SQL.
+    unsafe {
+        #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16"))]
+        return (*pg_sys::MyProc).lxid;
+        #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16")))]
+        return (*pg_sys::MyProc).vxid.lxid;
+    }
+}
+
+fn verified_principal() -> Option<Principal> {
+    let now = local_transaction_id();
+    VERIFIED.with_borrow(|v| {
+        v.as_ref()
+            .filter(|(lxid, _)| *lxid == now)
+            .map(|(_, p)| p.clone())
+    })
+}
+
+/// Verifies `token` against the configured keys and makes its claims the caller's
+/// identity until the transaction ends. A transaction authenticated as one user cannot
+/// switch to another (PT401); the same user may present a fresh token.
+#[pg_extern]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn learnings_authenticate(token: default!(Option<&str>, "NULL")) -> pgrx::JsonB {
+    errors::unwrap_or_raise(authenticate(token))
+}
+
+fn authenticate(token: Option<&str>) -> ApiResult<pgrx::JsonB> {
+    let token = token
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("a token is required"))?;
+    let token = token.strip_prefix("Bearer ").unwrap_or(token);
+    let claims =
+        jwt::verify(token).map_err(|reason| unauthorized(format!("invalid token: {reason}")))?;
+    let principal = principal(&claims)?;
+    if let Some(current) = verified_principal() {
+        if current.user_id != principal.user_id {
+            return Err(unauthorized(
+                "this transaction is already authenticated as another user; \
+                 end it before authenticating as someone else",
+            ));
+        }
+    }
+    let summary = json!({
+        "user_id": principal.user_id,
+        "scopes": principal.scopes,
+        "admin": principal.is_admin(),
+    });
+    let now = local_transaction_id();
+    VERIFIED.with_borrow_mut(|v| *v = Some((now, principal)));
+    Ok(pgrx::JsonB(summary))
+}
+
+// ---------------------------------------------------------------------------------------
+// The questions the row-level security policies ask, once per statement.
+
+thread_local! {
+    /// Set while an API function runs one of its own writes: the rows that write reads
+    /// (its WHERE, RETURNING, or the conflict check) are visible with the write's scope,
+    /// so a token holding only `learnings:write` can create and update through the API,
+    /// as in AgentOS, while its plain SELECTs still need `learnings:read`.
+    static API_ACTION: Cell<Option<Action>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (one of the API's own statements) as `action` for the policies.
+pub fn as_api<T>(action: Action, f: impl FnOnce() -> T) -> T {
+    struct Reset(Option<Action>);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            API_ACTION.set(self.0);
+        }
+    }
+    // Restored on return and when an error unwinds through here.
+    let _reset = Reset(API_ACTION.replace(Some(action)));
+    f()
+}
+
+/// 'all', 'own' or 'none': the rows of a learnings table the caller may `action`
+/// ('read', 'write' or 'delete'). Used by the tables' row-level security policies.
+#[pg_extern(stable, parallel_restricted)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn learnings_policy_access(action: &str) -> &'static str {
+    let Some(action) = Action::parse(action) else {
+        return "none";
+    };
+    let action = match (action, API_ACTION.get()) {
+        (Action::Read, Some(api)) => api,
+        _ => action,
+    };
+    match Caller::current().and_then(|caller| caller.scope(action)) {
+        Ok(Scope::All) => "all",
+        Ok(Scope::User(_)) => "own",
+        Err(_) => "none",
+    }
+}
+
+/// The user whose rows a scoped caller may act on; NULL for anyone else.
+#[pg_extern(stable, parallel_restricted)]
+#[search_path(pg_catalog, @extschema@, pg_temp)]
+fn learnings_policy_user() -> Option<String> {
+    match Caller::current().ok()? {
+        Caller::Authenticated(principal) => principal.user_id,
+        Caller::Trusted => None,
+    }
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn reserved_subjects() {
+        for s in ["sa:bot", "__oauth__:client", "__scheduler__"] {
+            assert!(is_reserved_subject(s), "{s}");
+        }
+        for s in ["alice", "sa", "__scheduler", "oauth:x", "x__scheduler__"] {
+            assert!(!is_reserved_subject(s), "{s}");
+        }
+    }
 }

@@ -3,7 +3,8 @@
 //! The extension installs the `agno_learnings` table (agno 3.1.10's layout), a registry
 //! of learnings tables, and the SQL functions of the contract (`learnings_list`,
 //! `learnings_create`, …), which derive agno's ids, detect conflicts atomically and
-//! answer with AgentOS's JSON envelopes and error codes.
+//! answer with AgentOS's JSON envelopes and error codes, and row-level security on every
+//! learnings table that applies the same rules to every client (see `auth`).
 
 use pgrx::prelude::*;
 
@@ -13,7 +14,9 @@ mod db;
 mod errors;
 mod ids;
 mod jsonb;
+mod jwt;
 mod query;
+mod settings;
 mod target;
 mod validate;
 
@@ -24,6 +27,14 @@ mod tests;
 
 // The table, the registry and learnings_register_table, before any function.
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+// Registers the extension's own table, once the policy functions exist.
+extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
+
+/// Runs when a backend loads the library: defines the security settings.
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    settings::init();
+}
 
 /// Required by `cargo pgrx test`.
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use pgrx::datum::DatumWithOid;
 
 use crate::errors::{ApiError, ApiResult};
+use crate::jsonb::Jsonb;
 
 /// A record as AgentOS's `LearningResponse` shows it. Column references are unqualified
 /// so the same projection serves SELECT, RETURNING and aggregates over a subquery.
@@ -21,9 +22,10 @@ pub const RECORD: &str = "pg_catalog.jsonb_build_object(\
 pub const NOW_EPOCH: &str =
     "pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.statement_timestamp()))::bigint";
 
-/// Columns a list may be filtered on.
+/// Columns a statement may be filtered on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Column {
+    LearningId,
     LearningType,
     UserId,
     AgentId,
@@ -37,6 +39,7 @@ pub enum Column {
 impl Column {
     const fn name(self) -> &'static str {
         match self {
+            Column::LearningId => "learning_id",
             Column::LearningType => "learning_type",
             Column::UserId => "user_id",
             Column::AgentId => "agent_id",
@@ -49,39 +52,59 @@ impl Column {
     }
 }
 
-/// A conjunction of predicates on filter columns.
+#[derive(Clone, Debug)]
+enum Predicate<'a> {
+    /// `column = value`
+    Equal(Column, &'a str),
+    /// `(user_id = value OR user_id IS NULL)`: a user's rows and the shared ones.
+    VisibleTo(&'a str),
+    /// `user_id IS NOT NULL`
+    Owned,
+}
+
+/// A conjunction of predicates; values become parameters.
 #[derive(Clone, Debug, Default)]
 pub struct Filter<'a> {
-    equal: Vec<(Column, &'a str)>,
-    owned_only: bool,
+    predicates: Vec<Predicate<'a>>,
 }
 
 impl<'a> Filter<'a> {
     /// Adds `column = value` when a value is given; no value means no condition.
     pub fn equal(mut self, column: Column, value: Option<&'a str>) -> Self {
         if let Some(value) = value {
-            self.equal.push((column, value));
+            self.predicates.push(Predicate::Equal(column, value));
         }
         self
     }
 
-    /// Keeps only rows with an owner (`user_id IS NOT NULL`).
+    /// Keeps the rows `user_id` may read: its own and those with no owner.
+    pub fn visible_to(mut self, user_id: &'a str) -> Self {
+        self.predicates.push(Predicate::VisibleTo(user_id));
+        self
+    }
+
+    /// Keeps only rows with an owner.
     pub fn owned_only(mut self) -> Self {
-        self.owned_only = true;
+        self.predicates.push(Predicate::Owned);
         self
     }
 
     /// The WHERE clause, numbering its parameters from `$first`.
     fn sql(&self, first: usize) -> String {
-        let mut conditions: Vec<String> = self
-            .equal
+        let mut next = first;
+        let mut param = || {
+            next += 1;
+            next - 1
+        };
+        let conditions: Vec<String> = self
+            .predicates
             .iter()
-            .enumerate()
-            .map(|(i, (column, _))| format!("{} = ${}", column.name(), first + i))
+            .map(|p| match p {
+                Predicate::Equal(column, _) => format!("{} = ${}", column.name(), param()),
+                Predicate::VisibleTo(_) => format!("(user_id = ${} OR user_id IS NULL)", param()),
+                Predicate::Owned => "user_id IS NOT NULL".to_string(),
+            })
             .collect();
-        if self.owned_only {
-            conditions.push("user_id IS NOT NULL".into());
-        }
         if conditions.is_empty() {
             String::new()
         } else {
@@ -90,9 +113,12 @@ impl<'a> Filter<'a> {
     }
 
     fn args(&self) -> impl Iterator<Item = DatumWithOid<'a>> + '_ {
-        self.equal
-            .iter()
-            .map(|(_, value)| DatumWithOid::from(*value))
+        self.predicates.iter().filter_map(|p| match p {
+            Predicate::Equal(_, value) | Predicate::VisibleTo(value) => {
+                Some(DatumWithOid::from(*value))
+            }
+            Predicate::Owned => None,
+        })
     }
 }
 
@@ -277,9 +303,23 @@ pub fn list_users<'a>(
     }
 }
 
-/// `learnings_get`: `$1` learning_id.
-pub fn get(relation: &str) -> String {
-    format!("SELECT {RECORD} FROM {relation} WHERE learning_id = $1")
+/// `learnings_get`: the record matching `filter`.
+pub fn get<'a>(relation: &str, filter: &Filter<'a>) -> Statement<'a> {
+    Statement {
+        sql: format!("SELECT {RECORD} FROM {relation} {}", filter.sql(1)),
+        args: filter.args().collect(),
+    }
+}
+
+/// Whether a row matches `filter`, and its owner: one row `('found', user_id)` or none.
+pub fn owner<'a>(relation: &str, filter: &Filter<'a>) -> Statement<'a> {
+    Statement {
+        sql: format!(
+            "SELECT 'found'::text, user_id::text FROM {relation} {}",
+            filter.sql(1)
+        ),
+        args: filter.args().collect(),
+    }
 }
 
 /// `learnings_create`: inserts unless the id exists, atomically (the primary key is the
@@ -297,26 +337,29 @@ pub fn insert(relation: &str) -> String {
     )
 }
 
-/// `learnings_update`: replaces the keys present in `$2` (`content`, `metadata`) of row
-/// `$1`; never inserts. A JSON null metadata is stored as SQL NULL, as agno reads both.
-pub fn update(relation: &str) -> String {
-    format!(
+/// `learnings_update`: replaces the keys present in `changes` (`content`, `metadata`)
+/// of the row matching `filter`; never inserts. A JSON null metadata is stored as SQL
+/// NULL, as agno reads both.
+pub fn update<'a>(relation: &str, filter: &Filter<'a>, changes: Jsonb) -> Statement<'a> {
+    let sql = format!(
         "UPDATE {relation} SET \
-             content = CASE WHEN $2 ? 'content' THEN $2 -> 'content' ELSE content END, \
-             metadata = CASE WHEN $2 ? 'metadata' THEN NULLIF($2 -> 'metadata', 'null'::jsonb) ELSE metadata END, \
+             content = CASE WHEN $1 ? 'content' THEN $1 -> 'content' ELSE content END, \
+             metadata = CASE WHEN $1 ? 'metadata' THEN NULLIF($1 -> 'metadata', 'null'::jsonb) ELSE metadata END, \
              updated_at = {NOW_EPOCH} \
-         WHERE learning_id = $1 \
-         RETURNING {RECORD}"
-    )
+         {} \
+         RETURNING {RECORD}",
+        filter.sql(2)
+    );
+    Statement {
+        sql,
+        args: std::iter::once(changes.into())
+            .chain(filter.args())
+            .collect(),
+    }
 }
 
-/// `learnings_delete`: `$1` learning_id.
-pub fn delete(relation: &str) -> String {
-    format!("DELETE FROM {relation} WHERE learning_id = $1")
-}
-
-/// `learnings_delete_user`: the owner's rows, optionally of one type.
-pub fn delete_user<'a>(relation: &str, filter: &Filter<'a>) -> Statement<'a> {
+/// `learnings_delete` and `learnings_delete_user`: the rows matching `filter`.
+pub fn delete<'a>(relation: &str, filter: &Filter<'a>) -> Statement<'a> {
     Statement {
         sql: format!("DELETE FROM {relation} {}", filter.sql(1)),
         args: filter.args().collect(),

@@ -34,7 +34,9 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
     }
     let name = table.unwrap_or(DEFAULT_TABLE);
     // The registry is found through the function's pinned search_path (the extension's
-    // schema); the relation must still exist under its registered name.
+    // schema); the relation must still exist under its registered name, with the
+    // row-level security registration gave it (a table dropped and re-created under the
+    // same name has none until it is registered again).
     let (database, relation) = Spi::connect(|client| {
         let row = client
             .select(
@@ -43,7 +45,7 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
                            FROM learnings_tables AS r \
                            JOIN pg_catalog.pg_namespace AS n ON n.nspname = r.schema_name \
                            JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid \
-                                AND c.relname = r.table_name \
+                                AND c.relname = r.table_name AND c.relrowsecurity \
                           WHERE r.name = $1)",
                 None,
                 &[DatumWithOid::from(name)],
@@ -68,7 +70,8 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
                 shorten(table)
             )),
             None => ApiError::not_found(format!(
-                "The learnings table '{DEFAULT_TABLE}' is not registered with agno_learnings"
+                "The learnings table '{DEFAULT_TABLE}' is not registered with agno_learnings \
+                 (or has lost its row-level security)"
             ))
             .with_hint("SELECT learnings_register_table('<schema>.agno_learnings')"),
         })

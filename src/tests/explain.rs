@@ -175,18 +175,22 @@ mod tests {
     #[pg_test]
     fn single_row_and_user_statements_use_indexes_on_100k_rows() {
         generate();
-        let id: DatumWithOid = "id4242".into();
-        for sql in [query::get(RELATION), query::delete(RELATION)] {
-            let plan = plan(&sql, std::slice::from_ref(&id));
+        let by_id = Filter::default().equal(Column::LearningId, Some("id4242"));
+        for statement in [
+            query::get(RELATION, &by_id),
+            query::delete(RELATION, &by_id),
+        ] {
+            let plan = plan(&statement.sql, &statement.args);
             let mut all = Vec::new();
             nodes(&plan, &mut all);
             assert!(
                 all.iter().any(|n| n["Index Name"] == "agno_learnings_pkey"),
-                "{sql}: {plan:#}"
+                "{}: {plan:#}",
+                statement.sql
             );
         }
         let filter = Filter::default().equal(Column::UserId, Some("user7"));
-        let statement = query::delete_user(RELATION, &filter);
+        let statement = query::delete(RELATION, &filter);
         let delete_user = plan(&statement.sql, &statement.args);
         let mut all = Vec::new();
         nodes(&delete_user, &mut all);
@@ -202,5 +206,62 @@ mod tests {
         let mut all = Vec::new();
         nodes(&users, &mut all);
         assert!(!node_types(&all).contains(&"Seq Scan"), "{users:#}");
+    }
+
+    /// A scoped caller's list (its rows and the shared ones, under row-level security)
+    /// is read through the same index as an unscoped one, with the policy's helpers run
+    /// once per statement (InitPlans), not per row.
+    #[pg_test]
+    fn scoped_list_uses_the_unscoped_plan_on_100k_rows() {
+        generate();
+        client_role("app");
+        // Unscoped: the table's owner, and an admin subject to row-level security.
+        let unscoped = list_plan(Filter::default(), RECENT);
+        let unscoped_indexes = assert_indexed_page(&unscoped, Order::Index, "unscoped");
+        let admin = as_role(
+            "app",
+            Some(r#"{"sub": "root", "scopes": "agent_os:admin"}"#),
+            || list_plan(Filter::default(), RECENT),
+        );
+        assert_eq!(
+            assert_indexed_page(&admin, Order::Index, "admin"),
+            unscoped_indexes
+        );
+        let claims = r#"{"sub": "heavy", "scopes": "learnings:read"}"#;
+        let scoped = as_role("app", Some(claims), || {
+            list_plan(Filter::default().visible_to("heavy"), RECENT)
+        });
+        assert_eq!(
+            assert_indexed_page(&scoped, Order::Index, "scoped"),
+            unscoped_indexes
+        );
+        let mut all = Vec::new();
+        nodes(&scoped, &mut all);
+        let policy_calls: Vec<&Value> = all
+            .iter()
+            .filter(|n| {
+                n["Subplan Name"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("InitPlan"))
+            })
+            .collect();
+        assert!(
+            !policy_calls.is_empty(),
+            "policy helpers are not InitPlans: {scoped:#}"
+        );
+        assert!(
+            !all.iter().any(|n| n["Subplan Name"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("SubPlan"))),
+            "a per-row SubPlan: {scoped:#}"
+        );
+        // And the page really is the caller's: its rows and shared rows only.
+        let page = as_role("app", Some(claims), || json("SELECT learnings_list()"));
+        assert!(page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["user_id"].is_null() || r["user_id"] == "heavy"));
+        assert_eq!(page["data"].as_array().unwrap().len(), 100);
     }
 }

@@ -9,5 +9,7 @@ mod explain;
 mod ids;
 mod list;
 mod records;
+mod security;
 mod tables;
+mod tokens;
 mod users;

@@ -9,6 +9,7 @@ mod tests {
     // runs in a subtransaction, as an API call from a client would be rolled back.
     pgrx::extension_sql!(
         r#"
+GRANT USAGE ON SCHEMA tests TO PUBLIC;
 CREATE FUNCTION tests.sqlstate_of(statement text) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -20,7 +21,6 @@ END
 $$;
 "#,
         name = "tests_support",
-        finalize
     );
 }
 
@@ -91,4 +91,44 @@ pub fn ids(envelope: &Value) -> Vec<String> {
         .iter()
         .map(|r| r["learning_id"].as_str().expect("learning_id").to_string())
         .collect()
+}
+
+/// A role that is neither the table's owner nor a superuser, with the privileges a
+/// client role gets on the default table: RLS applies to it.
+pub fn client_role(name: &str) {
+    run(&format!("CREATE ROLE {name} NOLOGIN"));
+    run(&format!(
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON agno_learnings TO {name}"
+    ));
+}
+
+/// Runs `f` as `role` with PostgREST-style `claims` (NULL: none) for this transaction.
+pub fn as_role<T>(role: &str, claims: Option<&str>, f: impl FnOnce() -> T) -> T {
+    match claims {
+        Some(claims) => Spi::run_with_args(
+            "SELECT set_config('request.jwt.claims', $1, true)",
+            &[claims.into()],
+        ),
+        None => Spi::run("SELECT set_config('request.jwt.claims', '', true)"),
+    }
+    .unwrap();
+    run(&format!("SET LOCAL ROLE {role}"));
+    let result = f();
+    run("RESET ROLE");
+    result
+}
+
+/// The learning_ids a plain `SELECT` returns, in order.
+pub fn visible_ids() -> Vec<String> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT learning_id FROM agno_learnings ORDER BY learning_id",
+                None,
+                &[],
+            )
+            .unwrap()
+            .map(|row| row.get::<String>(1).unwrap().unwrap())
+            .collect()
+    })
 }

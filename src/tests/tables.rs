@@ -31,6 +31,11 @@ mod tests {
             assert_fails(&format!("SELECT {call}"), "22023");
         }
         assert_eq!(rows(), 0);
+        // Parameter validation comes first, as FastAPI validates before AgentOS's handler.
+        assert_fails(
+            "SELECT learnings_list(\"limit\" => 0, \"table\" => 'agno_learnings')",
+            "PT422",
+        );
     }
 
     #[pg_test]
@@ -203,6 +208,24 @@ mod tests {
             "PT404",
         );
         assert_eq!(int("SELECT count(*) FROM tenant.agno_learnings"), 0);
+    }
+
+    #[pg_test]
+    fn a_table_without_its_security_is_not_served() {
+        let db = db();
+        run("CREATE SCHEMA tenant");
+        run(&format!("CREATE TABLE tenant.t {AGNO_LAYOUT}"));
+        run("SELECT learnings_register_table('tenant.t')");
+        let on_t = format!("SELECT learnings_list(db_id => '{db}', \"table\" => 't')");
+        json(&on_t);
+        // Dropped and re-created under the same name: not served until registered again.
+        run("DROP TABLE tenant.t");
+        run(&format!("CREATE TABLE tenant.t {AGNO_LAYOUT}"));
+        assert_fails(&on_t, "PT404");
+        run("SELECT learnings_register_table('tenant.t')");
+        json(&on_t);
+        run("ALTER TABLE tenant.t DISABLE ROW LEVEL SECURITY");
+        assert_fails(&on_t, "PT404");
     }
 
     #[pg_test]

@@ -108,6 +108,10 @@ mod tests {
         // No rows is still success.
         run("SELECT learnings_delete_user('alice')");
         run("SELECT learnings_delete_user('nobody', learning_type => 'user_profile')");
+        run(&format!(
+            "SELECT learnings_delete_user('{}')",
+            "x".repeat(10_240)
+        ));
         assert_eq!(rows(), 3);
     }
 

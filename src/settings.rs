@@ -1,0 +1,179 @@
+//! The security settings (contract section 5), as PostgreSQL settings.
+//!
+//! Every setting is `SUSET`: only a superuser changes it, per database or role with
+//! `ALTER DATABASE/ROLE … SET`, or in postgresql.conf. The `agno_learnings.` prefix is
+//! reserved once the library is loaded, and a value a non-superuser `SET` before that (a
+//! placeholder) is discarded by PostgreSQL when the library defines the setting; the
+//! extension only ever reads these values through the library, never through SQL.
+//!
+//! The HMAC secret is the one value that must stay secret, and values set with
+//! `ALTER … SET` are readable by every role in `pg_db_role_setting`, so the settings only
+//! name the file that holds it (readable by the server's OS user alone).
+
+use std::ffi::{CStr, CString};
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::pg_sys;
+
+pub static USER_ISOLATION: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static ENFORCE_SCOPES: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static TRUST_REQUEST_CLAIMS: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static REQUIRE_TOKEN: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub static USER_ID_CLAIM: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"sub"));
+pub static SCOPES_CLAIM: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"scopes"));
+pub static ADMIN_SCOPE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"agent_os:admin"));
+pub static JWT_SECRET_FILE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static JWT_PUBLIC_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static JWT_JWKS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static JWT_ALGORITHMS: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static JWT_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static JWT_ISSUER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static JWT_LEEWAY: GucSetting<i32> = GucSetting::<i32>::new(10);
+
+/// Largest accepted leeway, in seconds: a day of clock skew is already absurd.
+pub const MAX_LEEWAY: i32 = 86_400;
+
+fn define_bool(
+    name: &'static CStr,
+    description: &'static CStr,
+    setting: &'static GucSetting<bool>,
+) {
+    GucRegistry::define_bool_guc(
+        name,
+        description,
+        c"",
+        setting,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
+fn define_text(
+    name: &'static CStr,
+    description: &'static CStr,
+    setting: &'static GucSetting<Option<CString>>,
+) {
+    GucRegistry::define_string_guc(
+        name,
+        description,
+        c"",
+        setting,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
+/// Defines the settings; called once per backend when the library is loaded.
+pub fn init() {
+    define_bool(
+        c"agno_learnings.user_isolation",
+        c"Bind authenticated non-admin callers to their own learnings (and shared rows).",
+        &USER_ISOLATION,
+    );
+    define_bool(
+        c"agno_learnings.enforce_scopes",
+        c"Require the learnings:read/write/delete scopes of authenticated callers.",
+        &ENFORCE_SCOPES,
+    );
+    define_bool(
+        c"agno_learnings.trust_request_claims",
+        c"Accept PostgREST's request.jwt.claims as the caller's verified claims.",
+        &TRUST_REQUEST_CLAIMS,
+    );
+    define_bool(
+        c"agno_learnings.require_token",
+        c"Refuse callers that present neither a verified token nor trusted claims.",
+        &REQUIRE_TOKEN,
+    );
+    define_text(
+        c"agno_learnings.user_id_claim",
+        c"Claim holding the caller's user id.",
+        &USER_ID_CLAIM,
+    );
+    define_text(
+        c"agno_learnings.scopes_claim",
+        c"Claim holding the caller's scopes (a list, or a space-separated string).",
+        &SCOPES_CLAIM,
+    );
+    define_text(
+        c"agno_learnings.admin_scope",
+        c"Scope that grants full access.",
+        &ADMIN_SCOPE,
+    );
+    define_text(
+        c"agno_learnings.jwt_secret_file",
+        c"File holding the HMAC secret for HS256/384/512 tokens (read by the server).",
+        &JWT_SECRET_FILE,
+    );
+    define_text(
+        c"agno_learnings.jwt_public_key",
+        c"PEM public key (RSA, EC or Ed25519) for RS*/PS*/ES*/EdDSA tokens.",
+        &JWT_PUBLIC_KEY,
+    );
+    define_text(
+        c"agno_learnings.jwt_jwks",
+        c"JWKS (JSON) whose keys are chosen by the token's kid.",
+        &JWT_JWKS,
+    );
+    define_text(
+        c"agno_learnings.jwt_algorithms",
+        c"Accepted JWT algorithms, comma-separated; empty accepts those of the configured keys.",
+        &JWT_ALGORITHMS,
+    );
+    define_text(
+        c"agno_learnings.jwt_audience",
+        c"Required aud claim value; empty: not checked.",
+        &JWT_AUDIENCE,
+    );
+    define_text(
+        c"agno_learnings.jwt_issuer",
+        c"Required iss claim value; empty: not checked.",
+        &JWT_ISSUER,
+    );
+    GucRegistry::define_int_guc(
+        c"agno_learnings.jwt_leeway",
+        c"Seconds of clock skew allowed when checking exp and nbf.",
+        c"",
+        &JWT_LEEWAY,
+        0,
+        MAX_LEEWAY,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    // After this, `SET agno_learnings.<anything undefined>` fails instead of creating a
+    // placeholder.
+    #[cfg(not(any(feature = "pg13", feature = "pg14")))]
+    unsafe {
+        pg_sys::MarkGUCPrefixReserved(c"agno_learnings".as_ptr());
+    }
+    #[cfg(any(feature = "pg13", feature = "pg14"))]
+    unsafe {
+        pg_sys::EmitWarningsOnPlaceholders(c"agno_learnings".as_ptr());
+    }
+}
+
+/// A text setting, with empty meaning unset.
+pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
+    setting
+        .get()
+        .and_then(|v| v.into_string().ok())
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Any setting by name (for example PostgREST's `request.jwt.claims`), with unset and
+/// empty both meaning absent: a pooled connection keeps `''` after an earlier SET LOCAL.
+pub fn current(name: &CStr) -> Option<String> {
+    // SAFETY: GetConfigOption returns NULL or a pointer to the setting's current value,
+    // which is copied before anything can change it.
+    let value = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
+    if value.is_null() {
+        return None;
+    }
+    let value = unsafe { CStr::from_ptr(value) }
+        .to_string_lossy()
+        .into_owned();
+    (!value.is_empty()).then_some(value)
+}
