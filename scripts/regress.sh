@@ -26,7 +26,7 @@
 # Exit status: 0 all passed, 1 some failed, 2 could not run.
 set -euo pipefail
 
-TESTS=(setup create errors list update_delete users tables)
+TESTS=(setup create errors list update_delete users tables security)
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 inputdir="$repo/tests/pg_regress"

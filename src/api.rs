@@ -466,7 +466,7 @@ fn delete_user(
 ) -> ApiResult<()> {
     let scope = authorize(Action::Delete)?;
     // Any id may be named (one with no rows is still success); NULL or '' names nobody.
-    let user_id = validate::given("user_id", user_id.filter(|u| !u.is_empty()))?;
+    let user_id = validate::named("user_id", user_id)?;
     check_user(
         &scope,
         Some(user_id),

@@ -36,6 +36,15 @@ pub fn given<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
     value.ok_or_else(|| ApiError::unprocessable(format!("{name} is required")))
 }
 
+/// A value that must be given and not empty, of any length (`learnings_delete_user`'s
+/// user: an id too long to own rows simply owns none).
+pub fn named<'a>(name: &str, value: Option<&'a str>) -> ApiResult<&'a str> {
+    match given(name, value)? {
+        "" => Err(ApiError::unprocessable(format!("{name} must not be empty"))),
+        value => Ok(value),
+    }
+}
+
 /// A learning id derived from identity fields must fit the primary key index.
 pub fn learning_id(id: &str) -> ApiResult<&str> {
     if id.len() > MAX_ID_BYTES {

@@ -1,0 +1,56 @@
+-- security: the doors the #[pg_test]s cannot open from inside one backend: a fresh
+-- session in which the library is not loaded yet, and COPY through psql.
+--
+-- Runs as a role that is neither the table's owner nor a superuser, so row-level
+-- security applies to it.
+\set VERBOSITY default
+TRUNCATE ai.agno_learnings;
+INSERT INTO ai.agno_learnings (learning_id, learning_type, user_id, content, created_at) VALUES
+    ('p_alice', 'user_profile', 'alice', '{"name": "Alice"}', 1),
+    ('p_bob', 'user_profile', 'bob', '{"name": "Bob"}', 1),
+    ('shared', 'entity_memory', NULL, '{"facts": []}', 1);
+CREATE ROLE regress_app NOLOGIN;
+GRANT USAGE ON SCHEMA ai, regress TO regress_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON ai.agno_learnings TO regress_app;
+
+-- Nothing has loaded the extension's library in this session yet.
+SELECT count(*) AS loaded FROM pg_settings WHERE name = 'agno_learnings.user_isolation';
+
+SET ROLE regress_app;
+-- Before the library is loaded, PostgreSQL accepts any "x.y" setting as a placeholder,
+-- even one the library will define as superuser-only…
+SET agno_learnings.user_isolation = off;
+SET agno_learnings.enforce_scopes = off;
+SHOW agno_learnings.user_isolation;
+SET request.jwt.claims = '{"sub": "alice", "scopes": "learnings:read"}';
+-- …but when the first statement loads the library, the settings are defined and the
+-- placeholders' values are discarded (with a WARNING): alice stays isolated.
+SELECT learning_id FROM ai.agno_learnings ORDER BY learning_id;
+SHOW agno_learnings.user_isolation;
+SHOW agno_learnings.enforce_scopes;
+-- And now the settings are the library's: changing them is refused.
+SET agno_learnings.user_isolation = off;
+SET agno_learnings.no_such_setting = 'x';
+
+-- COPY TO applies the SELECT policy: alice's row and the shared one.
+COPY ai.agno_learnings (learning_id, user_id, content) TO STDOUT;
+COPY (SELECT learning_id FROM ai.agno_learnings ORDER BY 1) TO STDOUT;
+-- COPY FROM is refused for roles subject to row-level security (PostgreSQL 15).
+COPY ai.agno_learnings (learning_id, learning_type, user_id, content, created_at) FROM STDIN;
+p_mallory	user_profile	bob	{}	1
+\.
+
+-- Claims that are not trusted only get the caller refused.
+RESET ROLE;
+SET agno_learnings.trust_request_claims = off;
+SET ROLE regress_app;
+SET request.jwt.claims = '{"sub": "root", "scopes": "agent_os:admin"}';
+SELECT count(*) AS visible FROM ai.agno_learnings;
+SELECT regress.try('SELECT ai.learnings_list()');
+RESET ROLE;
+RESET agno_learnings.trust_request_claims;
+RESET request.jwt.claims;
+
+SELECT learning_id, user_id FROM ai.agno_learnings ORDER BY learning_id;
+DROP OWNED BY regress_app;
+DROP ROLE regress_app;
