@@ -2,3 +2,81 @@
 
 -- The extension's own table is the default "table" of every API function.
 SELECT @extschema@.learnings_register_table('@extschema@.agno_learnings');
+
+-- What PostgREST's OpenAPI document (and psql's \df+) shows: a summary line, then the
+-- parameters and the errors with their SQLSTATE and HTTP status.
+COMMENT ON FUNCTION @extschema@.learnings_list(text, text, text, text, text, text, text, text, integer, integer, text, text, text, text) IS
+$$List learnings, a page at a time, newest first.
+Filters (all optional, combined with AND): learning_type, user_id, agent_id, team_id, session_id,
+namespace, entity_id, entity_type. A scoped caller sees its own learnings and those with no owner.
+"limit" (1-1000, default 100) and page (from 1) select the page; over HTTP pass "limit" in a
+POST body, since PostgREST keeps ?limit= for itself. sort_by: created_at, else the last update
+(updated_at, or created_at when never updated); sort_order: asc or desc (default). Ties are
+broken by learning_id, so pages never repeat or skip a record. db_id / "table" pick another
+registered learnings table.
+Returns {"data": [records], "meta": {"page", "limit", "total_pages", "total_count"}}.
+Errors: 401 (PT401) no valid identity; 403 (42501) another user's user_id or no learnings:read
+scope; 422 (PT422) limit, page or sort_order out of range; 400 (22023) "table" without db_id;
+404 (PT404) unknown db_id or table.$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_create(text, jsonb, text, text, text, text, text, text, text, jsonb, text, text) IS
+$$Create a learning (201), with the id agno's stores use.
+learning_type and content (a JSON object) are required. user_profile and user_memory need
+user_id, session_context needs session_id, entity_memory needs entity_id and entity_type
+(namespace defaults to global; namespace user also needs user_id); their id is derived from
+these fields, as agno 3.1.10 derives it. Other types get a new UUID. A scoped caller's learning
+is its own: user_id defaults to the caller. metadata is an optional JSON object.
+Returns the record.
+Errors: 409 (23505) the identity's record exists (update it instead); 422 (PT422) missing
+identity fields, a reserved namespace, content not an object, an empty or oversized field;
+403 (42501) another user's user_id or no learnings:write scope; 404 (PT404) the id is taken
+by a record hidden from the caller, or an unknown db_id or table; 401 (PT401); 400 (22023).$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_get(text, text, text) IS
+$$Get one learning by its id.
+Returns the record.
+Errors: 404 (PT404) no such learning, or another user's (hidden from a scoped caller);
+403 (42501) no learnings:read scope; 401 (PT401); 400 (22023); 422 (PT422) no learning_id.$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_update(text, jsonb, text, text) IS
+$$Update a learning's content and/or metadata.
+changes is the PATCH body: {"content": {...}} and/or {"metadata": {...} or null}; each key present
+replaces the stored value, {} returns the record unchanged. Identity fields never change. Never
+creates a record. Sets updated_at. Returns the record.
+Errors: 404 (PT404) no such learning, or another user's; 403 (42501) a learning with no owner
+(admins only) or no learnings:write scope; 422 (PT422) content null or not an object, any other
+key; 401 (PT401); 400 (22023).$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_delete(text, text, text) IS
+$$Delete a learning (204).
+Errors: 404 (PT404) no such learning, or another user's; 403 (42501) a learning with no owner
+(admins only) or no learnings:delete scope; 401 (PT401); 400 (22023).$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_list_users(text, text, integer, integer, text, text, text, text) IS
+$$List the users that own learnings, most recently active first.
+Optional filters: learning_type, user_id (a scoped caller sees only itself). "limit" (1-1000,
+default 20) and page as in learnings_list; sort_by: user_id or last_learning_updated_at
+(default); sort_order: asc or desc (default).
+Returns {"data": [{"user_id", "last_learning_updated_at"}], "meta": {...}}.
+Errors: 403 (42501) another user_id or no learnings:read scope; 422 (PT422); 401 (PT401);
+400 (22023); 404 (PT404).$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_delete_user(text, text, text, text) IS
+$$Delete a user's learnings (204), optionally of one learning_type.
+Learnings with no owner are never deleted; a user without learnings is still a success.
+Errors: 403 (42501) another user (for a scoped caller) or no learnings:delete scope;
+422 (PT422) no user_id; 401 (PT401); 400 (22023); 404 (PT404).$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_authenticate(text) IS
+$$Verify a JWT and make its claims the caller for the rest of the transaction.
+The token is checked against the configured keys (agno_learnings.jwt_secret_file,
+jwt_public_key, jwt_jwks), algorithms, audience, issuer and leeway. A transaction
+authenticated as one user cannot switch to another.
+Returns {"user_id", "scopes", "admin"}.
+Errors: 401 (PT401) any invalid token, and another user's token in an authenticated transaction.$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_policy_access(text) IS
+$$Row-level security helper: 'all', 'own' or 'none' rows the caller may read, write or delete.$$;
+
+COMMENT ON FUNCTION @extschema@.learnings_policy_user() IS
+$$Row-level security helper: the user a scoped caller is bound to, or NULL.$$;

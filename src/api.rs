@@ -16,6 +16,7 @@ use crate::db::{self, Access};
 use crate::errors::{self, ApiError, ApiResult};
 use crate::ids::{self, Identity, LearningId};
 use crate::jsonb::Jsonb;
+use crate::postgrest;
 use crate::query::{self, Column, Filter, LearningOrder, Page, UserOrder};
 use crate::target::{self, Target};
 use crate::validate::{self, Changes};
@@ -261,7 +262,10 @@ fn create(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult
         new.metadata.into(),
     ];
     match db::jsonb(Access::Write, &query::insert(&call.target.relation), &args)? {
-        Some(record) => Ok(record),
+        Some(record) => {
+            postgrest::set_status(201)?;
+            Ok(record)
+        }
         None => Err(taken(&call, learning_type, keyed_id)),
     }
 }

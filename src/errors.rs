@@ -12,7 +12,6 @@ use std::ffi::{c_char, c_int, CString};
 use std::fmt;
 
 /// The SQLSTATEs of the contract's error table.
-#[allow(dead_code)] // 401 and 403 come with the access rules of contract section 5
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SqlState {
     /// 22023 → 400: a bad combination of parameters (`table` without `db_id`).
@@ -29,6 +28,8 @@ pub enum SqlState {
     Unprocessable,
     /// XX000 → 500: the extension's own SQL failed; a bug, never the caller's input.
     Internal,
+    /// PGRST: PostgREST's own form, whose message and detail (JSON) set the response.
+    Postgrest,
 }
 
 impl SqlState {
@@ -41,6 +42,7 @@ impl SqlState {
             SqlState::Conflict => "23505",
             SqlState::Unprocessable => "PT422",
             SqlState::Internal => "XX000",
+            SqlState::Postgrest => "PGRST",
         }
     }
 
@@ -141,8 +143,30 @@ pub fn unwrap_or_raise<T>(result: ApiResult<T>) -> T {
     }
 }
 
+/// The error as PostgREST must receive it. PostgREST answers 42501 with 401 when the
+/// request runs as its anonymous role, and AgentOS tokens (no `role` claim) do, so under
+/// PostgREST a 403 travels in PostgREST's `PGRST` form, which sets the status exactly.
+fn for_client(err: ApiError) -> ApiError {
+    if err.state != SqlState::Forbidden || !crate::postgrest::serving() {
+        return err;
+    }
+    let body = serde_json::json!({
+        "code": err.state.code(),
+        "message": err.message,
+        "details": err.detail,
+        "hint": err.hint,
+    });
+    ApiError {
+        state: SqlState::Postgrest,
+        message: body.to_string(),
+        detail: Some(serde_json::json!({"status": 403, "headers": {}}).to_string()),
+        hint: None,
+    }
+}
+
 /// Raises `err` as an ERROR with its SQLSTATE, message, detail and hint.
 pub fn raise(err: ApiError) -> ! {
+    let err = for_client(err);
     // PostgreSQL's reporting functions. pgrx keeps them out of its bindings so that
     // errors go through its panic path, which cannot carry a custom SQLSTATE.
     unsafe extern "C-unwind" {

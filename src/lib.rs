@@ -15,6 +15,7 @@ mod errors;
 mod ids;
 mod jsonb;
 mod jwt;
+mod postgrest;
 mod query;
 mod settings;
 mod target;

@@ -6,6 +6,7 @@
 mod support;
 
 mod explain;
+mod http;
 mod ids;
 mod list;
 mod records;

@@ -19,6 +19,19 @@ EXCEPTION WHEN OTHERS THEN
     RETURN SQLSTATE;
 END
 $$;
+
+-- The message and detail a failing statement raises, as jsonb (for PGRST errors).
+CREATE FUNCTION tests.error_parts(statement text, OUT message jsonb, OUT detail jsonb)
+LANGUAGE plpgsql AS $$
+DECLARE m text; d text;
+BEGIN
+    EXECUTE statement;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL;
+    message := m::jsonb;
+    detail := d::jsonb;
+END
+$$;
 "#,
         name = "tests_support",
     );

@@ -1,0 +1,26 @@
+//! What the functions do differently when PostgREST calls them (contract section 6).
+//!
+//! PostgREST sets `request.method` (and `request.jwt.claims`) for each request; psql and
+//! drivers do not, and see plain SQLSTATEs.
+
+use pgrx::spi::Spi;
+
+use crate::errors::ApiResult;
+use crate::settings;
+
+/// Whether the current statement serves a PostgREST request.
+pub fn serving() -> bool {
+    settings::current(c"request.method").is_some()
+}
+
+/// Sets the HTTP status of the response (PostgREST's `response.status`), e.g. 201 for a
+/// create, which PostgREST would otherwise answer with 200.
+pub fn set_status(status: u16) -> ApiResult<()> {
+    if serving() {
+        Spi::run_with_args(
+            "SELECT pg_catalog.set_config('response.status', $1, true)",
+            &[status.to_string().as_str().into()],
+        )?;
+    }
+    Ok(())
+}
