@@ -3,23 +3,31 @@
 
 -- The learnings table, column for column as agno 3.1.10's PostgresDb creates it
 -- (shared/fixtures/agno-3.1.10-learnings.sql). agno keeps reading and writing it.
-CREATE TABLE @extschema@.agno_learnings (
-    learning_id character varying NOT NULL,
-    learning_type character varying NOT NULL,
-    namespace character varying,
-    user_id character varying,
-    agent_id character varying,
-    team_id character varying,
-    workflow_id character varying,
-    session_id character varying,
-    entity_id character varying,
-    entity_type character varying,
-    content jsonb NOT NULL,
-    metadata jsonb,
-    created_at bigint NOT NULL,
-    updated_at bigint,
-    CONSTRAINT agno_learnings_pkey PRIMARY KEY (learning_id)
-);
+DO $adopt$
+BEGIN
+    IF pg_catalog.to_regclass('@extschema@.agno_learnings') IS NOT NULL THEN
+        ALTER EXTENSION agno_learnings ADD TABLE @extschema@.agno_learnings;
+    ELSE
+        CREATE TABLE @extschema@.agno_learnings (
+            learning_id character varying NOT NULL,
+            learning_type character varying NOT NULL,
+            namespace character varying,
+            user_id character varying,
+            agent_id character varying,
+            team_id character varying,
+            workflow_id character varying,
+            session_id character varying,
+            entity_id character varying,
+            entity_type character varying,
+            content jsonb NOT NULL,
+            metadata jsonb,
+            created_at bigint NOT NULL,
+            updated_at bigint,
+            CONSTRAINT agno_learnings_pkey PRIMARY KEY (learning_id)
+        );
+    END IF;
+END
+$adopt$;
 
 COMMENT ON TABLE @extschema@.agno_learnings IS
     'What AgentOS agents learned about users, sessions and entities (agno 3.1.10 layout).';

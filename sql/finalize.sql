@@ -1,5 +1,15 @@
 -- Runs last in the extension script, once the functions the policies call exist.
 
+-- DROP EXTENSION (or DROP SCHEMA … CASCADE) must not delete learnings: refused while the
+-- extension's table holds rows (src/guard.rs).
+CREATE FUNCTION @extschema@.learnings_guard_drop() RETURNS event_trigger
+LANGUAGE c
+SET search_path = pg_catalog, @extschema@, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_guard_drop_wrapper';
+CREATE EVENT TRIGGER learnings_guard_drop ON ddl_command_start
+    WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
+    EXECUTE FUNCTION @extschema@.learnings_guard_drop();
+
 -- The extension's own table is the default "table" of every API function.
 SELECT @extschema@.learnings_register_table('@extschema@.agno_learnings');
 

@@ -28,6 +28,8 @@ pub enum SqlState {
     Unprocessable,
     /// XX000 → 500: the extension's own SQL failed; a bug, never the caller's input.
     Internal,
+    /// 2BP01: dropping the extension would drop learnings.
+    DependentObjects,
     /// PGRST: PostgREST's own form, whose message and detail (JSON) set the response.
     Postgrest,
 }
@@ -42,6 +44,7 @@ impl SqlState {
             SqlState::Conflict => "23505",
             SqlState::Unprocessable => "PT422",
             SqlState::Internal => "XX000",
+            SqlState::DependentObjects => "2BP01",
             SqlState::Postgrest => "PGRST",
         }
     }
@@ -98,6 +101,11 @@ impl ApiError {
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
         self
     }
 }

@@ -12,6 +12,7 @@ mod api;
 mod auth;
 mod db;
 mod errors;
+mod guard;
 mod ids;
 mod jsonb;
 mod jwt;

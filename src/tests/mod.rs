@@ -8,6 +8,7 @@ mod support;
 mod explain;
 mod http;
 mod ids;
+mod lifecycle;
 mod list;
 mod records;
 mod security;

@@ -220,7 +220,7 @@ mod tests {
                  WHERE n.nspname = 'public' AND p.proname LIKE 'learnings\\_%'"
             )
             .unwrap(),
-            Some(13)
+            Some(14)
         );
     }
 }
