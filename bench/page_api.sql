@@ -1,0 +1,1 @@
+SELECT ai.learnings_list();

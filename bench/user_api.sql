@@ -1,0 +1,2 @@
+\set u random(0, 999)
+SELECT ai.learnings_list(user_id => 'user' || :u);
