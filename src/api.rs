@@ -12,7 +12,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 use crate::auth::{self, Action, Caller, Scope};
-use crate::db::{self, Access};
+use crate::db::{self, Access, Plan};
 use crate::errors::{self, ApiError, ApiResult};
 use crate::ids::{self, Identity, LearningId};
 use crate::jsonb::Jsonb;
@@ -95,9 +95,9 @@ fn learning_not_found() -> ApiError {
     ApiError::not_found("Learning not found")
 }
 
-/// A statement that always returns one row (aggregates, envelopes).
+/// A list: one row (the envelope), planned for the filter values at hand.
 fn one_jsonb(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Jsonb> {
-    db::jsonb(access, sql, args)?
+    db::jsonb(access, Plan::PerCall, sql, args)?
         .ok_or_else(|| ApiError::new(errors::SqlState::Internal, "query returned no row"))
 }
 
@@ -261,7 +261,12 @@ fn create(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult
         new.content.into(),
         new.metadata.into(),
     ];
-    match db::jsonb(Access::Write, &query::insert(&call.target.relation), &args)? {
+    match db::jsonb(
+        Access::Write,
+        Plan::Reused,
+        &query::insert(&call.target.relation),
+        &args,
+    )? {
         Some(record) => {
             postgrest::set_status(201)?;
             Ok(record)
@@ -321,7 +326,8 @@ fn get(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> A
 /// The record, as this caller may see it (404 otherwise: no existence leak).
 fn fetch(call: &Call, learning_id: &str) -> ApiResult<Jsonb> {
     let statement = query::get(&call.target.relation, &call.record_filter(learning_id));
-    db::jsonb(Access::Read, &statement.sql, &statement.args)?.ok_or_else(learning_not_found)
+    db::jsonb(Access::Read, Plan::Reused, &statement.sql, &statement.args)?
+        .ok_or_else(learning_not_found)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -361,7 +367,8 @@ fn update(
         &call.mutation_filter(learning_id),
         changes,
     );
-    db::jsonb(Access::Write, &statement.sql, &statement.args)?.ok_or_else(learning_not_found)
+    db::jsonb(Access::Write, Plan::Reused, &statement.sql, &statement.args)?
+        .ok_or_else(learning_not_found)
 }
 
 // ---------------------------------------------------------------------------------------

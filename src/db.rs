@@ -3,9 +3,18 @@
 //! Reads run read-only (so they work on a hot standby and inside STABLE functions);
 //! writes run read-write. Every statement's text comes from this crate; caller input only
 //! ever arrives as parameters.
+//!
+//! Statements whose best plan does not depend on the values (by id, by user, the
+//! registry lookup, the checks) are prepared once per backend and reused; PostgreSQL's
+//! plan cache replans them when a table, the role or row-level security changes. Lists,
+//! whose filters decide between indexes, are planned per call with their values.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
 
 use pgrx::datum::DatumWithOid;
-use pgrx::spi::{Spi, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::spi::{OwnedPreparedStatement, Spi, SpiClient, SpiResult, SpiTupleTable};
+use pgrx::PgOid;
 
 use crate::errors::ApiResult;
 use crate::jsonb::Jsonb;
@@ -17,23 +26,72 @@ pub enum Access {
     Write,
 }
 
+/// How a statement is planned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Prepared once per backend, then reused.
+    Reused,
+    /// Planned at every call, for the values at hand.
+    PerCall,
+}
+
+/// Prepared statements kept per backend, by access, argument types and text. The texts
+/// are the crate's own, one per statement shape and registered table: a few dozen.
+const MAX_PLANS: usize = 256;
+
+thread_local! {
+    static PLANS: RefCell<HashMap<String, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+}
+
 fn execute<'conn>(
     client: &mut SpiClient<'conn>,
     access: Access,
+    plan: Plan,
     sql: &str,
     args: &[DatumWithOid],
 ) -> SpiResult<SpiTupleTable<'conn>> {
-    match access {
-        Access::Read => client.select(sql, None, args),
-        Access::Write => client.update(sql, None, args),
+    if plan == Plan::PerCall {
+        return match access {
+            Access::Read => client.select(sql, None, args),
+            Access::Write => client.update(sql, None, args),
+        };
     }
+    let types: Vec<PgOid> = args.iter().map(|a| PgOid::from(a.oid())).collect();
+    let key = format!(
+        "{access:?}|{:?}|{sql}",
+        types.iter().map(|t| t.value()).collect::<Vec<_>>()
+    );
+    // Taken out while it runs, so that nothing it calls can see the map borrowed.
+    let statement = match PLANS.with_borrow_mut(|plans| plans.remove(&key)) {
+        Some(statement) => statement,
+        None => match access {
+            Access::Read => client.prepare(sql, &types)?.keep(),
+            Access::Write => client.prepare_mut(sql, &types)?.keep(),
+        },
+    };
+    let result = match access {
+        Access::Read => client.select(&statement, None, args),
+        Access::Write => client.update(&statement, None, args),
+    };
+    PLANS.with_borrow_mut(|plans| {
+        if plans.len() >= MAX_PLANS {
+            plans.clear();
+        }
+        plans.insert(key, statement);
+    });
+    result
 }
 
 /// Runs `sql` and returns the jsonb in the first column of its first row, or `None`
 /// when it returns no row (or NULL).
-pub fn jsonb(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Option<Jsonb>> {
+pub fn jsonb(
+    access: Access,
+    plan: Plan,
+    sql: &str,
+    args: &[DatumWithOid],
+) -> ApiResult<Option<Jsonb>> {
     Ok(Spi::connect_mut(|client| {
-        let table = execute(client, access, sql, args)?;
+        let table = execute(client, access, plan, sql, args)?;
         if table.is_empty() {
             return Ok::<_, pgrx::spi::SpiError>(None);
         }
@@ -46,7 +104,7 @@ pub fn jsonb(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Opti
 /// Runs `sql` and returns the columns of its first row as text (empty when no row).
 pub fn texts(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Vec<Option<String>>> {
     Ok(Spi::connect_mut(|client| {
-        let table = execute(client, access, sql, args)?;
+        let table = execute(client, access, Plan::Reused, sql, args)?;
         if table.is_empty() {
             return Ok::<_, pgrx::spi::SpiError>(Vec::new());
         }
@@ -60,6 +118,6 @@ pub fn texts(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Vec<
 /// Runs `sql` and returns how many rows it returned or changed.
 pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usize> {
     Ok(Spi::connect_mut(|client| {
-        execute(client, access, sql, args).map(|t| t.len())
+        execute(client, access, Plan::Reused, sql, args).map(|t| t.len())
     })?)
 }

@@ -6,8 +6,8 @@
 //! SQL is the catalog's own quoted name of a registered relation.
 
 use pgrx::datum::DatumWithOid;
-use pgrx::spi::Spi;
 
+use crate::db::{self, Access};
 use crate::errors::{shorten, ApiError, ApiResult};
 
 /// The registered name of the extension's own table.
@@ -37,22 +37,19 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
     // schema); the relation must still exist under its registered name, with the
     // row-level security registration gave it (a table dropped and re-created under the
     // same name has none until it is registered again).
-    let (database, relation) = Spi::connect(|client| {
-        let row = client
-            .select(
-                "SELECT pg_catalog.current_database()::text, \
+    let row = db::texts(
+        Access::Read,
+        "SELECT pg_catalog.current_database()::text, \
                         (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) \
                            FROM learnings_tables AS r \
                            JOIN pg_catalog.pg_namespace AS n ON n.nspname = r.schema_name \
                            JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid \
                                 AND c.relname = r.table_name AND c.relrowsecurity \
                           WHERE r.name = $1)",
-                None,
-                &[DatumWithOid::from(name)],
-            )?
-            .first();
-        row.get_two::<String, String>()
-    })?;
+        &[DatumWithOid::from(name)],
+    )?;
+    let database = row.first().cloned().flatten();
+    let relation = row.get(1).cloned().flatten();
     if let Some(db_id) = db_id {
         if database.as_deref() != Some(db_id) {
             return Err(ApiError::not_found(format!(
