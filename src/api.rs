@@ -95,9 +95,9 @@ fn learning_not_found() -> ApiError {
     ApiError::not_found("Learning not found")
 }
 
-/// A list: one row (the envelope), planned for the filter values at hand.
-fn one_jsonb(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Jsonb> {
-    db::jsonb(access, Plan::PerCall, sql, args)?
+/// A list's envelope (always one row), planned for the filter values at hand.
+fn envelope(sql: &str, args: &[DatumWithOid]) -> ApiResult<Jsonb> {
+    db::jsonb(Access::Read, Plan::PerCall, sql, args)?
         .ok_or_else(|| ApiError::new(errors::SqlState::Internal, "query returned no row"))
 }
 
@@ -166,7 +166,7 @@ fn list(
         None => filter.equal(Column::UserId, user_id),
     };
     let statement = query::list(&call.target.relation, &filter, order, page);
-    one_jsonb(Access::Read, &statement.sql, &statement.args)
+    envelope(&statement.sql, &statement.args)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -450,7 +450,7 @@ fn list_users(
     let call = Call::on(scope, db_id, table)?;
     let filter = filter.equal(Column::UserId, call.bound_user().or(user_id));
     let statement = query::list_users(&call.target.relation, &filter, order, page);
-    one_jsonb(Access::Read, &statement.sql, &statement.args)
+    envelope(&statement.sql, &statement.args)
 }
 
 // ---------------------------------------------------------------------------------------
