@@ -60,12 +60,23 @@ mod tests {
         encode(&header, claims, &EncodingKey::from_rsa_pem(key).unwrap()).unwrap()
     }
 
-    /// Configures the secret file and the public keys for this transaction.
-    fn configure_keys() {
+    /// The HMAC secret file of one test, removed when the test ends.
+    struct SecretFile(std::path::PathBuf);
+
+    impl Drop for SecretFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    /// Writes the secret file (with a trailing newline, as editors leave it) and
+    /// configures it for this transaction.
+    fn configure_keys() -> SecretFile {
         let path =
             std::env::temp_dir().join(format!("agno_learnings_test_secret_{}", std::process::id()));
         std::fs::write(&path, [SECRET, b"\n"].concat()).unwrap();
         set("jwt_secret_file", path.to_str().unwrap());
+        SecretFile(path)
     }
 
     fn set(setting: &str, value: &str) {
@@ -103,7 +114,7 @@ mod tests {
 
     #[pg_test]
     fn a_verified_token_is_the_caller_until_the_transaction_ends() {
-        configure_keys();
+        let _secret = configure_keys();
         insert_row("p_alice", "user_profile", Some("alice"), 1, None);
         insert_row("p_bob", "user_profile", Some("bob"), 1, None);
         client_role("app");
@@ -129,7 +140,7 @@ mod tests {
 
     #[pg_test]
     fn every_key_kind_verifies() {
-        configure_keys();
+        let _secret = configure_keys();
         authenticate(&hs256(&claims("alice")));
         set("jwt_public_key", RSA_PUBLIC);
         authenticate(&rs256(&claims("alice"), RSA_PRIVATE, None));
@@ -161,7 +172,7 @@ mod tests {
 
     #[pg_test]
     fn configured_claim_names_and_admin_scope() {
-        configure_keys();
+        let _secret = configure_keys();
         set("user_id_claim", "uid");
         set("scopes_claim", "scope");
         set("admin_scope", "ops:all");
@@ -176,7 +187,7 @@ mod tests {
 
     #[pg_test]
     fn bad_tokens_are_401_and_change_nothing() {
-        configure_keys();
+        let _secret = configure_keys();
         set("jwt_public_key", RSA_PUBLIC);
         set("jwt_audience", "agent-os");
         set("jwt_issuer", "https://issuer.example");
@@ -307,7 +318,7 @@ mod tests {
 
     #[pg_test]
     fn a_megabyte_token_is_refused_quickly() {
-        configure_keys();
+        let _secret = configure_keys();
         let token = format!("{}.{}.x", "e".repeat(20), "A".repeat(1 << 20));
         let start = std::time::Instant::now();
         refused(&token);
@@ -322,7 +333,7 @@ mod tests {
 
     #[pg_test]
     fn the_secret_is_not_readable_by_ordinary_roles() {
-        configure_keys();
+        let _secret = configure_keys();
         client_role("app");
         let path =
             Spi::get_one::<String>("SELECT current_setting('agno_learnings.jwt_secret_file')")
