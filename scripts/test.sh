@@ -122,7 +122,7 @@ if [[ "${SUITE_RESULTS[-1]}" == passed* ]]; then
 fi
 
 # --- suites that use the running cluster (written alongside the SQL) --------------------
-for suite in regress isolation explain; do
+for suite in regress isolation pytest; do
     script="scripts/$suite.sh"
     [[ -f "$script" ]] || continue
     if [[ $CLUSTER_OK == 1 ]]; then

@@ -1,0 +1,132 @@
+"""Fixtures for the Python suites: a running PostgreSQL 15 cluster (PGHOST, PGPORT,
+PGUSER, as scripts/test.sh provides), fresh databases with the extension, and PostgREST.
+"""
+
+import os
+import pathlib
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+
+import jwt
+import psycopg
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+PG_BINDIR = pathlib.Path("/usr/lib/postgresql/15/bin")
+
+
+def conninfo(dbname="postgres", user=None):
+    return psycopg.conninfo.make_conninfo(
+        host=os.environ["PGHOST"],
+        port=os.environ["PGPORT"],
+        user=user or os.environ.get("PGUSER", "postgres"),
+        dbname=dbname,
+    )
+
+
+def connect(dbname="postgres", user=None, autocommit=True):
+    return psycopg.connect(conninfo(dbname, user), autocommit=autocommit)
+
+
+def run_sql(dbname, sql, params=None, user=None):
+    with connect(dbname, user) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+
+def create_database(name, *, extension=True, schema="ai"):
+    """A fresh database; with the extension installed in `schema` unless told not to."""
+    with connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    if extension:
+        run_sql(name, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        run_sql(name, f'CREATE EXTENSION agno_learnings SCHEMA "{schema}"')
+    return name
+
+
+def drop_database(name):
+    with connect() as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def pg_os_user_dir(prefix):
+    """A directory the cluster's OS user can read and write (postgres when we are root)."""
+    path = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    if os.geteuid() == 0:
+        shutil.chown(path, "postgres", "postgres")
+    return path
+
+
+def as_pg_user(args, **kwargs):
+    """Runs a PostgreSQL program as the cluster's OS user, without Rust's backtrace
+    variables (a server would pass them into error details)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUST_")}
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--", *args]
+    return subprocess.run(args, env=env, check=True, capture_output=True, text=True, cwd="/", **kwargs)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    for var in ("PGHOST", "PGPORT"):
+        if var not in os.environ:
+            pytest.fail(f"{var} is not set: run through scripts/test.sh (or export a cluster's)")
+    return conninfo()
+
+
+class Api:
+    """PostgREST serving the API of one database, with tokens signed by its secret."""
+
+    def __init__(self, base, secret, db):
+        self.base = base
+        self.secret = secret
+        self.db = db
+
+    def token(self, sub="alice", scopes=("learnings:read", "learnings:write", "learnings:delete"),
+              exp_in=3600, secret=None, **claims):
+        payload = {"exp": int(time.time()) + exp_in, **claims}
+        if sub is not None:
+            payload["sub"] = sub
+        if scopes is not None:
+            payload["scopes"] = list(scopes)
+        return jwt.encode(payload, secret or self.secret, algorithm="HS256")
+
+    def admin(self):
+        return self.token(sub="root", scopes=("agent_os:admin",))
+
+
+@pytest.fixture(scope="session")
+def api(cluster):
+    """A database `agno_http` with the extension, sql/postgrest.sql applied, and PostgREST
+    on a free port, sharing one HS256 secret with the extension."""
+    db = create_database("agno_http")
+    subprocess.run(
+        [str(PG_BINDIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "schema=ai",
+         "-f", str(REPO / "sql" / "postgrest.sql"), conninfo(db)],
+        check=True, capture_output=True, text=True,
+    )
+    workdir = pg_os_user_dir("agno-postgrest-")
+    secret = secrets.token_urlsafe(48)
+    secret_file = workdir / "jwt_secret"
+    secret_file.write_text(secret)  # no trailing newline: PostgREST reads the file as is
+    secret_file.chmod(0o600)
+    if os.geteuid() == 0:
+        shutil.chown(secret_file, "postgres", "postgres")
+    run_sql(db, f"ALTER DATABASE {db} SET agno_learnings.jwt_secret_file = '{secret_file}'")
+    port = int(subprocess.run(["bash", "-c", f"source {REPO}/scripts/lib.sh; free_port"],
+                              check=True, capture_output=True, text=True).stdout)
+    start = subprocess.run(
+        ["bash", "-c", f'source {REPO}/scripts/lib.sh; postgrest_start "$0" "$1" "$2" ai',
+         str(workdir), str(port), db],
+        capture_output=True, text=True,
+    )
+    if start.returncode != 0:
+        pytest.fail(f"PostgREST did not start:\n{start.stderr}")
+    yield Api(f"http://127.0.0.1:{port}", secret, db)
+    subprocess.run(["bash", "-c", f'source {REPO}/scripts/lib.sh; postgrest_stop "$0"', str(workdir)])
+    shutil.rmtree(workdir, ignore_errors=True)
+    drop_database(db)

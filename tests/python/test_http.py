@@ -1,0 +1,199 @@
+"""Contract section 6: the API over HTTP through a real PostgREST 12, with AgentOS's
+statuses for AgentOS's tokens (sub + scopes, no role claim)."""
+
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from conftest import run_sql
+
+
+def call(api, method, path, token=None, body=None, params=None, headers=None, raw_body=None):
+    url = api.base + path
+    if params:
+        url += "?" + urllib.parse.urlencode(params)
+    data = raw_body if raw_body is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            status, text = response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        status, text = error.code, error.read().decode()
+    assert status != 500 and status < 500, f"{method} {path}: {status} {text}"
+    return status, (json.loads(text) if text.strip() else None), text
+
+
+@pytest.fixture(autouse=True)
+def learnings(api):
+    """alice's profile, bob's profile and a shared entity record."""
+    run_sql(api.db, "TRUNCATE ai.agno_learnings")
+    run_sql(api.db, """
+        INSERT INTO ai.agno_learnings (learning_id, learning_type, namespace, user_id, entity_id, entity_type,
+                                       content, created_at, updated_at) VALUES
+            ('user_profile_alice', 'user_profile', NULL, 'alice', NULL, NULL, '{"name": "Alice"}', 1, 1),
+            ('user_profile_bob', 'user_profile', NULL, 'bob', NULL, NULL, '{"name": "Bob"}', 2, 2),
+            ('entity_global_company_acme', 'entity_memory', 'global', NULL, 'acme', 'company', '{"facts": []}', 3, 3)
+    """)
+
+
+def ids(envelope):
+    return [r["learning_id"] for r in envelope["data"]]
+
+
+def test_list_is_bound_to_the_caller(api):
+    status, body, _ = call(api, "GET", "/rpc/learnings_list", api.token())
+    assert status == 200
+    assert ids(body) == ["entity_global_company_acme", "user_profile_alice"]
+    assert body["meta"] == {"page": 1, "limit": 100, "total_pages": 1, "total_count": 2}
+    # A page size goes in a POST body: PostgREST keeps ?limit= for itself.
+    status, body, _ = call(api, "POST", "/rpc/learnings_list", api.token(), {"limit": 1, "page": 2})
+    assert status == 200 and body["meta"]["limit"] == 1 and ids(body) == ["user_profile_alice"]
+
+
+def test_another_users_learnings_are_403(api):
+    status, body, _ = call(api, "GET", "/rpc/learnings_list", api.token(), params={"user_id": "bob"})
+    assert status == 403, body
+    assert body["code"] == "42501" and "another user" in body["message"]
+    status, _, _ = call(api, "GET", "/rpc/learnings_list_users", api.token(), params={"user_id": "bob"})
+    assert status == 403
+    status, _, _ = call(api, "POST", "/rpc/learnings_delete_user", api.token(), {"user_id": "bob"})
+    assert status == 403
+
+
+def test_another_users_record_is_404(api):
+    status, body, _ = call(api, "GET", "/rpc/learnings_get", api.token(), params={"learning_id": "user_profile_bob"})
+    assert status == 404 and body["code"] == "PT404", body
+    status, body, _ = call(api, "GET", "/rpc/learnings_get", api.token(),
+                           params={"learning_id": "entity_global_company_acme"})
+    assert status == 200 and body["entity_id"] == "acme"
+
+
+def test_shared_records_are_admin_only(api):
+    change = {"learning_id": "entity_global_company_acme", "changes": {"content": {"facts": ["x"]}}}
+    status, body, _ = call(api, "POST", "/rpc/learnings_update", api.token(), change)
+    assert status == 403, body
+    status, _, _ = call(api, "POST", "/rpc/learnings_delete", api.token(),
+                        {"learning_id": "entity_global_company_acme"})
+    assert status == 403
+    status, body, _ = call(api, "POST", "/rpc/learnings_update", api.admin(), change)
+    assert status == 200 and body["content"] == {"facts": ["x"]}
+    status, body, text = call(api, "POST", "/rpc/learnings_delete", api.admin(),
+                              {"learning_id": "entity_global_company_acme"})
+    assert status == 204 and text == ""
+
+
+def test_create_is_201_then_409(api):
+    new = {"learning_type": "user_memory", "content": {"memories": ["likes tea"]}}
+    status, body, _ = call(api, "POST", "/rpc/learnings_create", api.token(), new)
+    assert status == 201, body
+    assert body["learning_id"] == "memories_alice" and body["user_id"] == "alice"
+    status, body, _ = call(api, "POST", "/rpc/learnings_create", api.token(), new)
+    assert status == 409 and body["code"] == "23505" and "memories_alice" in body["message"]
+
+
+def test_validation_is_422(api):
+    status, body, _ = call(api, "POST", "/rpc/learnings_create", api.token(),
+                           {"learning_type": "entity_memory", "content": {}})
+    assert status == 422 and body["code"] == "PT422", body
+    status, _, _ = call(api, "POST", "/rpc/learnings_list", api.token(), {"limit": 0})
+    assert status == 422
+    status, _, _ = call(api, "GET", "/rpc/learnings_list", api.token(), params={"sort_order": "sideways"})
+    assert status == 422
+    status, _, _ = call(api, "POST", "/rpc/learnings_update", api.token(),
+                        {"learning_id": "user_profile_alice", "changes": {"user_id": "bob"}})
+    assert status == 422
+
+
+def test_table_without_db_id_is_400(api):
+    status, body, _ = call(api, "GET", "/rpc/learnings_list", api.token(), params={"table": "agno_learnings"})
+    assert status == 400 and body["code"] == "22023", body
+    status, _, _ = call(api, "GET", "/rpc/learnings_list", api.token(),
+                        params={"table": "agno_learnings", "db_id": api.db})
+    assert status == 200
+    status, _, _ = call(api, "GET", "/rpc/learnings_list", api.token(), params={"db_id": "elsewhere"})
+    assert status == 404
+
+
+def test_no_token_is_401(api):
+    for method, path in [("GET", "/rpc/learnings_list"), ("POST", "/rpc/learnings_create"),
+                         ("GET", "/agno_learnings")]:
+        status, body, _ = call(api, method, path, None, {} if method == "POST" else None)
+        assert status == 401, (path, body)
+
+
+@pytest.mark.parametrize("case", ["expired", "wrong secret", "alg none", "garbage", "a megabyte"])
+def test_bad_tokens_are_401(api, case):
+    token = {
+        "expired": lambda: api.token(exp_in=-3600),
+        "wrong secret": lambda: api.token(secret="not-the-secret-" * 4),
+        "alg none": lambda: api.token().split(".")[0].replace("IUzI1NiIs", "ub25lIiw") + "." + api.token().split(".")[1] + ".",
+        "garbage": lambda: "not.a.token",
+        "a megabyte": lambda: "e" * (1 << 20),
+    }[case]()
+    if case == "a megabyte":
+        # PostgREST's HTTP server refuses a megabyte of headers itself (431 or a reset);
+        # it never reaches the database.
+        try:
+            status, _, _ = call(api, "GET", "/rpc/learnings_list", token)
+            assert status in (400, 401, 413, 431), status
+        except (ConnectionResetError, urllib.error.URLError):
+            pass
+    else:
+        status, body, _ = call(api, "GET", "/rpc/learnings_list", token)
+        assert status == 401, (case, body)
+    assert run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings")[0][0] == 3
+
+
+def test_token_without_subject_is_403(api):
+    status, body, _ = call(api, "GET", "/rpc/learnings_list", api.token(sub=None))
+    assert status == 403 and body["message"] == "Authenticated request is missing a user identity"
+
+
+def test_missing_scope_is_403(api):
+    status, _, _ = call(api, "POST", "/rpc/learnings_create", api.token(scopes=["learnings:read"]),
+                        {"learning_type": "decision_log", "content": {}})
+    assert status == 403
+
+
+def test_table_endpoint_shows_no_more_than_the_functions(api):
+    for token in (api.token(), api.token(sub="bob"), api.admin()):
+        _, listed, _ = call(api, "POST", "/rpc/learnings_list", token, {})
+        status, rows, _ = call(api, "GET", "/agno_learnings", token, params={"select": "learning_id"})
+        assert status == 200
+        assert sorted(r["learning_id"] for r in rows) == sorted(ids(listed))
+    # Writing through the table endpoint obeys the same rules.
+    status, _, _ = call(api, "PATCH", "/agno_learnings", api.token(),
+                        {"content": {"hacked": True}}, params={"learning_id": "eq.user_profile_bob"})
+    assert status in (200, 204)
+    assert run_sql(api.db, "SELECT content FROM ai.agno_learnings WHERE learning_id = 'user_profile_bob'")[0][0] == {"name": "Bob"}
+    status, _, _ = call(api, "POST", "/agno_learnings", api.token(),
+                        {"learning_id": "x", "learning_type": "decision_log", "user_id": "bob",
+                         "content": {}, "created_at": 1})
+    assert status in (401, 403)
+
+
+def test_openapi_lists_every_function_with_its_summary(api):
+    status, doc, _ = call(api, "GET", "/", None)
+    assert status == 200
+    for name in ["learnings_list", "learnings_create", "learnings_get", "learnings_update",
+                 "learnings_delete", "learnings_list_users", "learnings_delete_user"]:
+        path = doc["paths"].get(f"/rpc/{name}")
+        assert path, name
+        operation = path.get("post") or path.get("get")
+        assert operation.get("summary"), (name, operation)
+
+
+def test_junk_never_gives_500(api):
+    assert call(api, "POST", "/rpc/learnings_create", api.token(), raw_body=b"{not json")[0] == 400
+    assert call(api, "POST", "/rpc/learnings_list", api.token(), {"nonsense": 1})[0] == 404
+    assert call(api, "POST", "/rpc/learnings_create", api.token(),
+                {"learning_type": "decision_log", "content": "a string"})[0] == 422
+    assert call(api, "POST", "/rpc/learnings_get", api.token(), {"learning_id": "x" * 20000})[0] == 404
