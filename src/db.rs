@@ -16,7 +16,9 @@ use pgrx::datum::DatumWithOid;
 use pgrx::spi::{OwnedPreparedStatement, Spi, SpiClient, SpiResult, SpiTupleTable};
 use pgrx::PgOid;
 
-use crate::errors::ApiResult;
+use pgrx::pg_sys;
+
+use crate::errors::{ApiError, ApiResult, SqlState};
 use crate::jsonb::Jsonb;
 
 /// Whether a statement may change data.
@@ -41,6 +43,25 @@ const MAX_PLANS: usize = 256;
 
 thread_local! {
     static PLANS: RefCell<HashMap<String, OwnedPreparedStatement>> = RefCell::new(HashMap::new());
+}
+
+/// Writes in a read-only transaction (a hot standby's, or `SET TRANSACTION READ ONLY`)
+/// fail with PostgreSQL's own 25006, before SPI would try to take a transaction id.
+fn check_writable(access: Access) -> ApiResult<()> {
+    // SAFETY: plain reads of backend-local state.
+    let (read_only, standby) = unsafe { (pg_sys::XactReadOnly, pg_sys::RecoveryInProgress()) };
+    if access == Access::Read || !read_only {
+        return Ok(());
+    }
+    let err = ApiError::new(
+        SqlState::ReadOnly,
+        "cannot change learnings in a read-only transaction",
+    );
+    Err(if standby {
+        err.with_hint("this server is a hot standby: send writes to the primary")
+    } else {
+        err
+    })
 }
 
 fn execute<'conn>(
@@ -90,6 +111,7 @@ pub fn jsonb(
     sql: &str,
     args: &[DatumWithOid],
 ) -> ApiResult<Option<Jsonb>> {
+    check_writable(access)?;
     Ok(Spi::connect_mut(|client| {
         let table = execute(client, access, plan, sql, args)?;
         if table.is_empty() {
@@ -103,6 +125,7 @@ pub fn jsonb(
 
 /// Runs `sql` and returns the columns of its first row as text (empty when no row).
 pub fn texts(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Vec<Option<String>>> {
+    check_writable(access)?;
     Ok(Spi::connect_mut(|client| {
         let table = execute(client, access, Plan::Reused, sql, args)?;
         if table.is_empty() {
@@ -117,6 +140,7 @@ pub fn texts(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<Vec<
 
 /// Runs `sql` and returns how many rows it returned or changed.
 pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usize> {
+    check_writable(access)?;
     Ok(Spi::connect_mut(|client| {
         execute(client, access, Plan::Reused, sql, args).map(|t| t.len())
     })?)

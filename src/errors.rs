@@ -28,6 +28,8 @@ pub enum SqlState {
     Unprocessable,
     /// XX000 → 500: the extension's own SQL failed; a bug, never the caller's input.
     Internal,
+    /// 25006 → 405: a write in a read-only transaction (a hot standby).
+    ReadOnly,
     /// 2BP01: dropping the extension would drop learnings.
     DependentObjects,
     /// PGRST: PostgREST's own form, whose message and detail (JSON) set the response.
@@ -44,6 +46,7 @@ impl SqlState {
             SqlState::Conflict => "23505",
             SqlState::Unprocessable => "PT422",
             SqlState::Internal => "XX000",
+            SqlState::ReadOnly => "25006",
             SqlState::DependentObjects => "2BP01",
             SqlState::Postgrest => "PGRST",
         }

@@ -211,5 +211,11 @@ mod tests {
         run("SET LOCAL transaction_read_only = on");
         json("SELECT learnings_list()");
         json("SELECT learnings_list_users()");
+        // Writes say so with PostgreSQL's own code (as on a hot standby).
+        assert_fails(
+            "SELECT learnings_create(learning_type => 'decision_log', content => '{}')",
+            "25006",
+        );
+        assert_fails("SELECT learnings_delete_user('alice')", "25006");
     }
 }
