@@ -15,6 +15,7 @@
 #                  else .run/pg in the repository.
 #   AGNO_PORT      TCP port on 127.0.0.1 (default 54329)
 #   AGNO_RELEASE   1 (default) installs the release build; 0 the debug build
+#   AGNO_HTTP_PORT PostgREST's port on 127.0.0.1 (default 3000; its admin server uses +1)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,6 +29,8 @@ else
 fi
 RUN_DIR="$(_abs_path "$RUN_DIR")"
 PORT="${AGNO_PORT:-54329}"
+HTTP_PORT="${AGNO_HTTP_PORT:-3000}"
+HTTP_DIR="$RUN_DIR/postgrest"
 DB=agno
 SCHEMA=ai
 export AGNO_RELEASE="${AGNO_RELEASE:-1}"
@@ -44,6 +47,7 @@ cmd="${1:-start}"
 case "$cmd" in
 start | reset) ;;
 stop)
+    postgrest_stop "$HTTP_DIR"
     if cluster_running "$RUN_DIR"; then
         cluster_stop "$RUN_DIR"
         echo "stopped (data kept in $RUN_DIR; start again with: bash scripts/run.sh)"
@@ -119,49 +123,35 @@ psql_q -d "$DB" <<'SQL'
 SET client_min_messages = warning;
 CREATE SCHEMA IF NOT EXISTS ai;
 CREATE EXTENSION IF NOT EXISTS agno_learnings SCHEMA ai;
+-- A database set up by an older version is updated in place (rows kept).
+ALTER EXTENSION agno_learnings UPDATE;
 
 -- Demo learnings, written only through the SQL API. Identity-keyed ones raise
 -- unique_violation (23505) when they exist already, so a rerun skips them.
 DO $demo$
+DECLARE
+    demo record;
 BEGIN
-    PERFORM ai.learnings_create(
-        learning_type => 'user_profile', user_id => 'alice',
-        content => '{"name": "Alice", "role": "data engineer", "timezone": "Europe/Paris"}');
-EXCEPTION WHEN unique_violation THEN NULL;
-END
-$demo$;
-
-DO $demo$
-BEGIN
-    PERFORM ai.learnings_create(
-        learning_type => 'user_memory', user_id => 'alice', agent_id => 'support-agent',
-        content => '{"memories": ["prefers short answers", "works with PostgreSQL 15"]}');
-EXCEPTION WHEN unique_violation THEN NULL;
-END
-$demo$;
-
-DO $demo$
-BEGIN
-    PERFORM ai.learnings_create(
-        learning_type => 'entity_memory', namespace => 'global',
-        entity_type => 'company', entity_id => 'acme',
-        content => '{"name": "Acme Corp", "facts": ["uses AgentOS", "based in Lyon"]}');
-EXCEPTION WHEN unique_violation THEN NULL;
-END
-$demo$;
-
-DO $demo$
-BEGIN
-    PERFORM ai.learnings_create(
-        learning_type => 'user_profile', user_id => 'carol',
-        content => '{"name": "Carol"}');
-EXCEPTION WHEN unique_violation THEN NULL;
-END
-$demo$;
-
--- A decision_log gets a new UUID on every create: add it only if alice has none yet.
-DO $demo$
-BEGIN
+    FOR demo IN
+        SELECT * FROM (VALUES
+            ('user_profile', 'alice', NULL, NULL, NULL, NULL,
+             '{"name": "Alice", "role": "data engineer", "timezone": "Europe/Paris"}'),
+            ('user_memory', 'alice', 'support-agent', NULL, NULL, NULL,
+             '{"memories": ["prefers short answers", "works with PostgreSQL 15"]}'),
+            ('entity_memory', NULL, NULL, 'global', 'company', 'acme',
+             '{"name": "Acme Corp", "facts": ["uses AgentOS", "based in Lyon"]}'),
+            ('user_profile', 'carol', NULL, NULL, NULL, NULL, '{"name": "Carol"}')
+        ) AS d(learning_type, user_id, agent_id, namespace, entity_type, entity_id, content)
+    LOOP
+        BEGIN
+            PERFORM ai.learnings_create(
+                learning_type => demo.learning_type, user_id => demo.user_id, agent_id => demo.agent_id,
+                namespace => demo.namespace, entity_type => demo.entity_type, entity_id => demo.entity_id,
+                content => demo.content::jsonb);
+        EXCEPTION WHEN unique_violation THEN NULL;
+        END;
+    END LOOP;
+    -- A decision_log gets a new UUID on every create: add it only if alice has none yet.
     IF (ai.learnings_list(learning_type => 'decision_log', user_id => 'alice')
             -> 'meta' ->> 'total_count')::int = 0 THEN
         PERFORM ai.learnings_create(
@@ -174,8 +164,31 @@ $demo$;
 SQL
 
 # --- 4. PostgREST ------------------------------------------------------------------------
-# (A later step starts PostgREST 12 here, against database $DB on this cluster, and prints
-#  its URL below. Nothing runs here yet.)
+# The roles and hook of sql/postgrest.sql, an HS256 secret shared by PostgREST and the
+# extension (a file only the server's OS user reads), and PostgREST on 127.0.0.1.
+log "PostgREST on 127.0.0.1:$HTTP_PORT"
+psql_q -d "$DB" -v schema="$SCHEMA" -f sql/postgrest.sql
+mkdir -p "$HTTP_DIR"
+if [[ ! -s "$HTTP_DIR/jwt_secret" ]]; then
+    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$HTTP_DIR/jwt_secret")
+fi
+chmod 600 "$HTTP_DIR/jwt_secret"
+if is_root; then
+    chown -R "$AGNO_PG_OS_USER:" "$HTTP_DIR"
+fi
+psql_q -d "$DB" -c "ALTER DATABASE $DB SET agno_learnings.jwt_secret_file = '$HTTP_DIR/jwt_secret'"
+postgrest_stop "$HTTP_DIR"
+postgrest_start "$HTTP_DIR" "$HTTP_PORT" "$DB" "$SCHEMA"
+ensure_python
+mint() { # SUB SCOPE...: an AgentOS-style token (sub, scopes, no role claim), valid a day
+    "$AGNO_PYTHON" - "$HTTP_DIR/jwt_secret" "$@" <<'PY'
+import sys, time, jwt
+secret = open(sys.argv[1]).read()
+print(jwt.encode({"sub": sys.argv[2], "scopes": sys.argv[3:], "exp": int(time.time()) + 86400}, secret, algorithm="HS256"))
+PY
+}
+ALICE_TOKEN="$(mint alice learnings:read learnings:write learnings:delete)"
+ADMIN_TOKEN="$(mint admin agent_os:admin)"
 
 # --- 5. how to use it --------------------------------------------------------------------
 count="$(psql_q -d "$DB" -tAc "SELECT ai.learnings_list() -> 'meta' ->> 'total_count'")"
@@ -199,6 +212,24 @@ Try:
 
 One-off:
   $(psql_cmd) -c "SELECT jsonb_pretty(ai.learnings_list(learning_type => 'user_profile'))"
+
+HTTP: PostgREST at http://127.0.0.1:$HTTP_PORT (OpenAPI document at /, log $HTTP_DIR/postgrest.log).
+Two demo tokens, as AgentOS issues them (valid 24 hours): alice (learnings:read/write/delete)
+and an admin (agent_os:admin). In a shell:
+  export ALICE='$ALICE_TOKEN'
+  export ADMIN='$ADMIN_TOKEN'
+  export API=http://127.0.0.1:$HTTP_PORT
+then:
+  curl -s "\$API/rpc/learnings_list" -H "Authorization: Bearer \$ALICE"
+  curl -s "\$API/rpc/learnings_list" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"limit": 2, "page": 1}'
+  curl -s "\$API/rpc/learnings_get?learning_id=user_profile_alice" -H "Authorization: Bearer \$ALICE"
+  curl -si "\$API/rpc/learnings_create" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_type": "session_context", "session_id": "s-42", "content": {"summary": "asked about invoices"}}'
+  curl -s "\$API/rpc/learnings_update" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_id": "user_profile_alice", "changes": {"content": {"name": "Alice B."}}}'
+  curl -si "\$API/rpc/learnings_delete" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_id": "session_context_s-42"}'
+  curl -si "\$API/rpc/learnings_list?user_id=carol" -H "Authorization: Bearer \$ALICE"     # 403: another user
+  curl -s "\$API/rpc/learnings_list?user_id=carol" -H "Authorization: Bearer \$ADMIN"      # an admin sees carol
+  curl -si "\$API/rpc/learnings_list"                                                     # 401: no token
+(Over GET, ?limit= belongs to PostgREST: send a page size in a POST body, as above.)
 
 Stop: bash scripts/run.sh stop    (data kept; bash scripts/run.sh reset recreates database $DB)
 EOF
