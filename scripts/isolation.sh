@@ -28,93 +28,21 @@
 # Exit status: 0 all passed, 1 some failed, 2 could not run.
 set -euo pipefail
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-inputdir="$repo/tests/isolation"
-pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-dbname=${ISOLATION_DB:-agno_isolation}
+# PG_CONFIG from the environment wins over lib.sh's default.
+pg_config_env="${PG_CONFIG:-}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PG_CONFIG="${pg_config_env:-$PG_CONFIG}"
 
-die() { echo "isolation.sh: $*" >&2; exit 2; }
+inputdir="$AGNO_REPO_ROOT/tests/isolation"
+[[ -f "$inputdir/schedule" ]] || { echo "isolation.sh: no $inputdir/schedule" >&2; exit 2; }
 
-[[ -f "$inputdir/schedule" ]] || die "no $inputdir/schedule"
-mapfile -t scheduled < <(sed -n 's/^test:[[:space:]]*//p' "$inputdir/schedule" | tr -s ' \t' '\n' | sed '/^$/d')
-
-accept=false
-selected=()
-for arg in "$@"; do
-    case "$arg" in
-        --accept) accept=true ;;
-        -h|--help) sed -n '2,28p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        -*) die "unknown option $arg" ;;
-        *)
-            [[ -f "$inputdir/specs/$arg.spec" ]] || die "no spec $arg (tests/isolation/specs/$arg.spec)"
-            selected+=("$arg") ;;
-    esac
-done
-if ((${#selected[@]})); then
-    specs=("${selected[@]}")
-else
-    specs=("${scheduled[@]}")
-fi
-((${#specs[@]})) || die "no specs to run"
-
-[[ -x "$pg_config" ]] || die "pg_config not found at $pg_config (set PG_CONFIG)"
-bindir=$("$pg_config" --bindir)
-isolation_dir="$("$pg_config" --pkglibdir)/pgxs/src/test/isolation"
-pg_isolation_regress="$isolation_dir/pg_isolation_regress"
-[[ -x "$pg_isolation_regress" && -x "$isolation_dir/isolationtester" ]] \
-    || die "pg_isolation_regress/isolationtester not found in $isolation_dir (apt-get install postgresql-server-dev-15)"
-control="$("$pg_config" --sharedir)/extension/agno_learnings.control"
-[[ -f "$control" ]] || die "the extension is not installed in $("$pg_config" --sharedir)
-  run: cargo pgrx install --pg-config $pg_config"
-
-conn=()
-[[ -n "${PGHOST:-}" ]] && conn+=(--host="$PGHOST")
-[[ -n "${PGPORT:-}" ]] && conn+=(--port="$PGPORT")
-[[ -n "${PGUSER:-}" ]] && conn+=(--user="$PGUSER")
-
-psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
-"${psql[@]}" -d postgres -c 'SELECT 1' >/dev/null \
-    || die "cannot connect (PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} PGUSER=${PGUSER:-})"
-server=$("${psql[@]}" -d postgres -At -c 'SHOW server_version_num')
-[[ "$server" == 15* ]] || echo "isolation.sh: warning: server version $server, the expected output was made on 15" >&2
-
-# A fresh database with a locale-independent order of text, and the extension in ai.
-"${psql[@]}" -d postgres -c "SET client_min_messages = warning" \
-             -c "DROP DATABASE IF EXISTS \"$dbname\" WITH (FORCE)" \
-             -c "CREATE DATABASE \"$dbname\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" \
-    || die "cannot create database $dbname"
-"${psql[@]}" -d "$dbname" -c "CREATE SCHEMA ai" -c "CREATE EXTENSION agno_learnings SCHEMA ai" \
-    || die "cannot create the extension in database $dbname"
-
-outputdir=$(mktemp -d "${TMPDIR:-/tmp}/agno_isolation.XXXXXX")
-start=$(date +%s)
-status=0
-# For each spec, isolationtester runs specs/NAME.spec with one connection per session
-# and compares its output with expected/NAME.out.
-"$pg_isolation_regress" --use-existing --dbname="$dbname" --bindir="$bindir" \
-    --inputdir="$inputdir" --outputdir="$outputdir" "${conn[@]}" "${specs[@]}" || status=$?
-elapsed=$(($(date +%s) - start))
-
-if $accept; then
-    for t in "${specs[@]}"; do
-        if [[ -f "$outputdir/results/$t.out" ]]; then
-            cp "$outputdir/results/$t.out" "$inputdir/expected/$t.out"
-            echo "accepted tests/isolation/expected/$t.out"
-        fi
-    done
+regress_args "${BASH_SOURCE[0]}" "$inputdir/specs/%s.spec" "$@"
+specs=("${REGRESS_ITEMS[@]}")
+if ((${#specs[@]} == 0)); then
+    mapfile -t specs < <(sed -n 's/^test:[[:space:]]*//p' "$inputdir/schedule" | tr -s ' \t' '\n' | sed '/^$/d')
 fi
 
-if ((status != 0)); then
-    if [[ -s "$outputdir/regression.diffs" ]]; then
-        echo "================ regression.diffs ================"
-        cat "$outputdir/regression.diffs"
-    fi
-    echo "isolation.sh: FAILED after ${elapsed}s (pg_isolation_regress exit $status); output kept in $outputdir" >&2
-    exit $((status == 1 ? 1 : 2))
-fi
-echo "isolation.sh: all ${#specs[@]} specs passed in ${elapsed}s (database $dbname)"
-if [[ -n "${ISOLATION_KEEP:-}" ]]; then
-    echo "output in $outputdir"
-else
-    rm -rf "$outputdir"
-fi
+rc=0
+regress_suite isolation "$inputdir" "${ISOLATION_DB:-agno_isolation}" extension "${ISOLATION_KEEP:-}" "${specs[@]}" || rc=$?
+exit "$rc"

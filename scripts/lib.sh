@@ -26,6 +26,14 @@
 #   postgrest_stop DIR             stop it; a no-op when it is not running
 #   as_pg_user CMD...              run CMD as the OS user that owns clusters: `postgres`
 #                                  when we are root (PostgreSQL refuses root), else us
+#   script_usage FILE              print the comment block at the top of FILE (its -h)
+#   regress_args SCRIPT PATTERN ARG...
+#                                  the CLI of regress.sh and isolation.sh ([--accept]
+#                                  [ITEM...]); sets REGRESS_ACCEPT and REGRESS_ITEMS
+#   regress_suite KIND INPUTDIR DB SETUP KEEP ITEM...
+#                                  run pg_regress (KIND regress) or pg_isolation_regress
+#                                  (KIND isolation) on a fresh database DB of the running
+#                                  cluster, accept, show diffs, print one summary line
 #
 # Clusters never run as root: as root they run as `postgres`, so DIR must be reachable
 # by that user (use /tmp, not /root or a repository under it).
@@ -399,5 +407,160 @@ cluster_stop_on_exit() {
         trap '_agno_cleanup' EXIT
         trap '_agno_cleanup; trap - EXIT; exit 130' INT
         trap '_agno_cleanup; trap - EXIT; exit 143' TERM
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# pg_regress and isolation suites (scripts/regress.sh, scripts/isolation.sh)
+
+# The comment block at the top of a script (after the #! line), without the `# `.
+script_usage() {
+    awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1"
+}
+
+# regress_args SCRIPT PATTERN ARG...: parses `[--accept] [-h] [ITEM...]` for SCRIPT, where
+# an ITEM must name an existing file `printf PATTERN ITEM`. Sets REGRESS_ACCEPT (0 or 1)
+# and REGRESS_ITEMS (the items, in the order given). Exits 0 after -h, 2 on a bad argument.
+regress_args() {
+    local script="$1" pattern="$2" label arg file
+    shift 2
+    label="$(basename "$script")"
+    REGRESS_ACCEPT=0
+    REGRESS_ITEMS=()
+    for arg in "$@"; do
+        case "$arg" in
+        --accept) REGRESS_ACCEPT=1 ;;
+        -h | --help)
+            script_usage "$script"
+            exit 0
+            ;;
+        -*)
+            printf '%s: unknown option %s\n' "$label" "$arg" >&2
+            exit 2
+            ;;
+        *)
+            # shellcheck disable=SC2059 # the pattern is ours
+            file="$(printf "$pattern" "$arg")"
+            if [[ ! -f "$file" ]]; then
+                printf '%s: no %s (%s)\n' "$label" "$arg" "${file#"$AGNO_REPO_ROOT"/}" >&2
+                exit 2
+            fi
+            REGRESS_ITEMS+=("$arg")
+            ;;
+        esac
+    done
+}
+
+# regress_suite KIND INPUTDIR DB SETUP KEEP ITEM...
+#   KIND      regress (pg_regress: INPUTDIR/sql/ITEM.sql) or isolation
+#             (pg_isolation_regress: INPUTDIR/specs/ITEM.spec); both compare with
+#             INPUTDIR/expected/ITEM.out
+#   DB        dropped and recreated (C collation, untranslated messages) and left behind
+#   SETUP     `extension`: CREATE SCHEMA ai and the extension in DB first; `none`: not
+#   KEEP      non-empty: keep the output directory even when everything passed
+# With REGRESS_ACCEPT=1, the results of the ITEMs that ran are copied into expected/.
+# Uses the cluster of PGHOST/PGPORT/PGUSER (libpq defaults when unset) and PG_CONFIG.
+# Returns 0 all passed, 1 some failed, 2 could not run.
+regress_suite() {
+    local kind="$1" inputdir="$2" dbname="$3" setup="$4" keep="$5"
+    shift 5
+    local items=("$@") label="${kind}.sh" noun bindir tooldir runner conn=() psql server
+    local outputdir start elapsed status=0 t
+    ((${#items[@]})) || { printf '%s: nothing to run\n' "$label" >&2; return 2; }
+    if [[ ! -x "$PG_CONFIG" ]]; then
+        printf '%s: pg_config not found at %s (set PG_CONFIG)\n' "$label" "$PG_CONFIG" >&2
+        return 2
+    fi
+    bindir="$("$PG_CONFIG" --bindir)"
+    case "$kind" in
+    regress)
+        noun=tests
+        tooldir="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress"
+        runner="$tooldir/pg_regress"
+        ;;
+    isolation)
+        noun=specs
+        tooldir="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation"
+        runner="$tooldir/pg_isolation_regress"
+        [[ -x "$tooldir/isolationtester" ]] || runner=/nonexistent
+        ;;
+    *)
+        printf 'regress_suite: unknown kind %s\n' "$kind" >&2
+        return 2
+        ;;
+    esac
+    if [[ ! -x "$runner" ]]; then
+        printf '%s: the %s tools are not in %s (apt-get install postgresql-server-dev-%s)\n' \
+            "$label" "$kind" "$tooldir" "$PG_MAJOR" >&2
+        return 2
+    fi
+    if [[ ! -f "$("$PG_CONFIG" --sharedir)/extension/agno_learnings.control" ]]; then
+        printf '%s: the extension is not installed in %s\n  run: cargo pgrx install --pg-config %s\n' \
+            "$label" "$("$PG_CONFIG" --sharedir)" "$PG_CONFIG" >&2
+        return 2
+    fi
+
+    [[ -n "${PGHOST:-}" ]] && conn+=(--host="$PGHOST")
+    [[ -n "${PGPORT:-}" ]] && conn+=(--port="$PGPORT")
+    [[ -n "${PGUSER:-}" ]] && conn+=(--user="$PGUSER")
+    psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1)
+    if ! "${psql[@]}" -d postgres -c 'SELECT 1' >/dev/null; then
+        printf '%s: cannot connect (PGHOST=%s PGPORT=%s PGUSER=%s)\n' \
+            "$label" "${PGHOST:-}" "${PGPORT:-}" "${PGUSER:-}" >&2
+        return 2
+    fi
+    server="$("${psql[@]}" -d postgres -At -c 'SHOW server_version_num')"
+    [[ "$server" == "$PG_MAJOR"* ]] ||
+        printf '%s: warning: server version %s, the expected output was made on %s\n' \
+            "$label" "$server" "$PG_MAJOR" >&2
+
+    # A fresh database with a locale-independent order of text (ids, user ids).
+    if ! "${psql[@]}" -d postgres -c "SET client_min_messages = warning" \
+        -c "DROP DATABASE IF EXISTS \"$dbname\" WITH (FORCE)" \
+        -c "CREATE DATABASE \"$dbname\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"; then
+        printf '%s: cannot create database %s\n' "$label" "$dbname" >&2
+        return 2
+    fi
+    # Untranslated server messages, as pg_regress sets them on the databases it creates
+    # (lc_messages needs a superuser; without one, the cluster's setting must be C or English).
+    "${psql[@]}" -d postgres -c "ALTER DATABASE \"$dbname\" SET lc_messages TO 'C'" 2>/dev/null ||
+        printf '%s: warning: could not set lc_messages for %s\n' "$label" "$dbname" >&2
+    if [[ "$setup" == extension ]] &&
+        ! "${psql[@]}" -d "$dbname" -c "CREATE SCHEMA ai" -c "CREATE EXTENSION agno_learnings SCHEMA ai"; then
+        printf '%s: cannot create the extension in database %s\n' "$label" "$dbname" >&2
+        return 2
+    fi
+
+    outputdir="$(mktemp -d "${TMPDIR:-/tmp}/agno_${kind}.XXXXXX")"
+    start=$SECONDS
+    # pg_regress runs psql -X -a -q on each sql/NAME.sql; pg_isolation_regress runs
+    # isolationtester on each specs/NAME.spec, one connection per session.
+    "$runner" --use-existing --dbname="$dbname" --bindir="$bindir" --inputdir="$inputdir" \
+        --outputdir="$outputdir" "${conn[@]}" "${items[@]}" || status=$?
+    elapsed=$((SECONDS - start))
+
+    if [[ "${REGRESS_ACCEPT:-0}" == 1 ]]; then
+        for t in "${items[@]}"; do
+            if [[ -f "$outputdir/results/$t.out" ]]; then
+                cp "$outputdir/results/$t.out" "$inputdir/expected/$t.out"
+                echo "accepted ${inputdir#"$AGNO_REPO_ROOT"/}/expected/$t.out"
+            fi
+        done
+    fi
+
+    if ((status != 0)); then
+        if [[ -s "$outputdir/regression.diffs" ]]; then
+            echo "================ regression.diffs ================"
+            cat "$outputdir/regression.diffs"
+        fi
+        printf '%s: FAILED after %ss (%s exit %s); output kept in %s\n' \
+            "$label" "$elapsed" "$(basename "$runner")" "$status" "$outputdir" >&2
+        return $((status == 1 ? 1 : 2))
+    fi
+    echo "$label: all ${#items[@]} $noun passed in ${elapsed}s (database $dbname)"
+    if [[ -n "$keep" ]]; then
+        echo "output in $outputdir"
+    else
+        rm -rf "$outputdir"
     fi
 }

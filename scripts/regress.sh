@@ -26,90 +26,24 @@
 # Exit status: 0 all passed, 1 some failed, 2 could not run.
 set -euo pipefail
 
+# PG_CONFIG from the environment wins over lib.sh's default.
+pg_config_env="${PG_CONFIG:-}"
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+PG_CONFIG="${pg_config_env:-$PG_CONFIG}"
+
 TESTS=(setup create errors list update_delete users tables security)
+inputdir="$AGNO_REPO_ROOT/tests/pg_regress"
 
-repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-inputdir="$repo/tests/pg_regress"
-pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-dbname=${REGRESS_DB:-agno_regress}
-
-accept=false
-selected=()
-for arg in "$@"; do
-    case "$arg" in
-        --accept) accept=true ;;
-        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
-        -*) echo "regress.sh: unknown option $arg" >&2; exit 2 ;;
-        *)
-            if [[ ! -f "$inputdir/sql/$arg.sql" ]]; then
-                echo "regress.sh: no test $arg (tests/pg_regress/sql/$arg.sql)" >&2; exit 2
-            fi
-            [[ "$arg" == setup ]] || selected+=("$arg") ;;
-    esac
-done
-if ((${#selected[@]})); then
-    tests=(setup "${selected[@]}")
-else
-    tests=("${TESTS[@]}")
-fi
-
-die() { echo "regress.sh: $*" >&2; exit 2; }
-
-[[ -x "$pg_config" ]] || die "pg_config not found at $pg_config (set PG_CONFIG)"
-bindir=$("$pg_config" --bindir)
-pg_regress="$("$pg_config" --pkglibdir)/pgxs/src/test/regress/pg_regress"
-[[ -x "$pg_regress" ]] || die "pg_regress not found at $pg_regress (apt-get install postgresql-server-dev-15)"
-control="$("$pg_config" --sharedir)/extension/agno_learnings.control"
-[[ -f "$control" ]] || die "the extension is not installed in $("$pg_config" --sharedir)
-  run: cargo pgrx install --pg-config $pg_config"
-
-conn=()
-[[ -n "${PGHOST:-}" ]] && conn+=(--host="$PGHOST")
-[[ -n "${PGPORT:-}" ]] && conn+=(--port="$PGPORT")
-[[ -n "${PGUSER:-}" ]] && conn+=(--user="$PGUSER")
-
-psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -d postgres)
-"${psql[@]}" -c 'SELECT 1' >/dev/null || die "cannot connect (PGHOST=${PGHOST:-} PGPORT=${PGPORT:-} PGUSER=${PGUSER:-})"
-server=$("${psql[@]}" -At -c 'SHOW server_version_num')
-[[ "$server" == 15* ]] || echo "regress.sh: warning: server version $server, the expected output was made on 15" >&2
-
-# A fresh database with a locale-independent order of text.
-"${psql[@]}" -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS \"$dbname\"" \
-             -c "CREATE DATABASE \"$dbname\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" \
-    || die "cannot create database $dbname"
-# Untranslated server messages, as pg_regress sets them on the databases it creates
-# (lc_messages needs a superuser; without one, the cluster's setting must be C or English).
-"${psql[@]}" -c "ALTER DATABASE \"$dbname\" SET lc_messages TO 'C'" 2>/dev/null \
-    || echo "regress.sh: warning: could not set lc_messages for $dbname" >&2
-
-outputdir=$(mktemp -d "${TMPDIR:-/tmp}/agno_regress.XXXXXX")
-start=$(date +%s)
-status=0
-# pg_regress runs psql with -X -a -q on each sql/NAME.sql and compares with expected/NAME.out.
-"$pg_regress" --use-existing --dbname="$dbname" --bindir="$bindir" \
-    --inputdir="$inputdir" --outputdir="$outputdir" "${conn[@]}" "${tests[@]}" || status=$?
-elapsed=$(($(date +%s) - start))
-
-if $accept; then
-    for t in "${tests[@]}"; do
-        if [[ -f "$outputdir/results/$t.out" ]]; then
-            cp "$outputdir/results/$t.out" "$inputdir/expected/$t.out"
-            echo "accepted tests/pg_regress/expected/$t.out"
-        fi
+regress_args "${BASH_SOURCE[0]}" "$inputdir/sql/%s.sql" "$@"
+tests=("${TESTS[@]}")
+if ((${#REGRESS_ITEMS[@]})); then
+    tests=(setup)
+    for t in "${REGRESS_ITEMS[@]}"; do
+        [[ "$t" == setup ]] || tests+=("$t")
     done
 fi
 
-if ((status != 0)); then
-    if [[ -s "$outputdir/regression.diffs" ]]; then
-        echo "================ regression.diffs ================"
-        cat "$outputdir/regression.diffs"
-    fi
-    echo "regress.sh: FAILED after ${elapsed}s (pg_regress exit $status); output kept in $outputdir" >&2
-    exit $((status == 1 ? 1 : 2))
-fi
-echo "regress.sh: all ${#tests[@]} tests passed in ${elapsed}s (database $dbname)"
-if [[ -n "${REGRESS_KEEP:-}" ]]; then
-    echo "output in $outputdir"
-else
-    rm -rf "$outputdir"
-fi
+rc=0
+regress_suite regress "$inputdir" "${REGRESS_DB:-agno_regress}" none "${REGRESS_KEEP:-}" "${tests[@]}" || rc=$?
+exit "$rc"
