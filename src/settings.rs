@@ -36,103 +36,61 @@ pub static JWT_LEEWAY: GucSetting<i32> = GucSetting::<i32>::new(10);
 /// Largest accepted leeway, in seconds: a day of clock skew is already absurd.
 pub const MAX_LEEWAY: i32 = 86_400;
 
-fn define_bool(
-    name: &'static CStr,
-    description: &'static CStr,
-    setting: &'static GucSetting<bool>,
-) {
-    GucRegistry::define_bool_guc(
-        name,
-        description,
-        c"",
-        setting,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-}
-
-fn define_text(
-    name: &'static CStr,
-    description: &'static CStr,
-    setting: &'static GucSetting<Option<CString>>,
-) {
-    GucRegistry::define_string_guc(
-        name,
-        description,
-        c"",
-        setting,
-        GucContext::Suset,
-        GucFlags::default(),
-    );
-}
-
 /// Defines the settings; called once per backend when the library is loaded.
 pub fn init() {
-    define_bool(
-        c"agno_learnings.user_isolation",
-        c"Bind authenticated non-admin callers to their own learnings (and shared rows).",
-        &USER_ISOLATION,
-    );
-    define_bool(
-        c"agno_learnings.enforce_scopes",
-        c"Require the learnings:read/write/delete scopes of authenticated callers.",
-        &ENFORCE_SCOPES,
-    );
-    define_bool(
-        c"agno_learnings.trust_request_claims",
-        c"Accept PostgREST's request.jwt.claims as the caller's verified claims.",
-        &TRUST_REQUEST_CLAIMS,
-    );
-    define_bool(
-        c"agno_learnings.require_token",
-        c"Refuse callers that present neither a verified token nor trusted claims.",
-        &REQUIRE_TOKEN,
-    );
-    define_text(
-        c"agno_learnings.user_id_claim",
-        c"Claim holding the caller's user id.",
-        &USER_ID_CLAIM,
-    );
-    define_text(
-        c"agno_learnings.scopes_claim",
-        c"Claim holding the caller's scopes (a list, or a space-separated string).",
-        &SCOPES_CLAIM,
-    );
-    define_text(
-        c"agno_learnings.admin_scope",
-        c"Scope that grants full access.",
-        &ADMIN_SCOPE,
-    );
-    define_text(
-        c"agno_learnings.jwt_secret_file",
-        c"File holding the HMAC secret for HS256/384/512 tokens (read by the server).",
-        &JWT_SECRET_FILE,
-    );
-    define_text(
-        c"agno_learnings.jwt_public_key",
-        c"PEM public key (RSA, EC or Ed25519) for RS*/PS*/ES*/EdDSA tokens.",
-        &JWT_PUBLIC_KEY,
-    );
-    define_text(
-        c"agno_learnings.jwt_jwks",
-        c"JWKS (JSON) whose keys are chosen by the token's kid.",
-        &JWT_JWKS,
-    );
-    define_text(
-        c"agno_learnings.jwt_algorithms",
-        c"Accepted JWT algorithms, comma-separated; empty accepts those of the configured keys.",
-        &JWT_ALGORITHMS,
-    );
-    define_text(
-        c"agno_learnings.jwt_audience",
-        c"Required aud claim value; empty: not checked.",
-        &JWT_AUDIENCE,
-    );
-    define_text(
-        c"agno_learnings.jwt_issuer",
-        c"Required iss claim value; empty: not checked.",
-        &JWT_ISSUER,
-    );
+    let switches: [(&'static CStr, &'static CStr, &'static GucSetting<bool>); 4] = [
+        (
+            c"agno_learnings.user_isolation",
+            c"Bind authenticated non-admin callers to their own learnings (and shared rows).",
+            &USER_ISOLATION,
+        ),
+        (
+            c"agno_learnings.enforce_scopes",
+            c"Require the learnings:read/write/delete scopes of authenticated callers.",
+            &ENFORCE_SCOPES,
+        ),
+        (
+            c"agno_learnings.trust_request_claims",
+            c"Accept PostgREST's request.jwt.claims as the caller's verified claims.",
+            &TRUST_REQUEST_CLAIMS,
+        ),
+        (
+            c"agno_learnings.require_token",
+            c"Refuse callers that present neither a verified token nor trusted claims.",
+            &REQUIRE_TOKEN,
+        ),
+    ];
+    for (name, description, setting) in switches {
+        GucRegistry::define_bool_guc(
+            name,
+            description,
+            c"",
+            setting,
+            GucContext::Suset,
+            GucFlags::default(),
+        );
+    }
+    let texts: [(&'static CStr, &'static CStr, &'static GucSetting<Option<CString>>); 9] = [
+        (c"agno_learnings.user_id_claim", c"Claim holding the caller's user id.", &USER_ID_CLAIM),
+        (c"agno_learnings.scopes_claim", c"Claim holding the caller's scopes (a list, or a space-separated string).", &SCOPES_CLAIM),
+        (c"agno_learnings.admin_scope", c"Scope that grants full access.", &ADMIN_SCOPE),
+        (c"agno_learnings.jwt_secret_file", c"File holding the HMAC secret for HS256/384/512 tokens (read by the server).", &JWT_SECRET_FILE),
+        (c"agno_learnings.jwt_public_key", c"PEM public key (RSA, EC or Ed25519) for RS*/PS*/ES*/EdDSA tokens.", &JWT_PUBLIC_KEY),
+        (c"agno_learnings.jwt_jwks", c"JWKS (JSON) whose keys are chosen by the token's kid.", &JWT_JWKS),
+        (c"agno_learnings.jwt_algorithms", c"Accepted JWT algorithms, comma-separated; empty accepts those of the configured keys.", &JWT_ALGORITHMS),
+        (c"agno_learnings.jwt_audience", c"Required aud claim value; empty: not checked.", &JWT_AUDIENCE),
+        (c"agno_learnings.jwt_issuer", c"Required iss claim value; empty: not checked.", &JWT_ISSUER),
+    ];
+    for (name, description, setting) in texts {
+        GucRegistry::define_string_guc(
+            name,
+            description,
+            c"",
+            setting,
+            GucContext::Suset,
+            GucFlags::default(),
+        );
+    }
     GucRegistry::define_int_guc(
         c"agno_learnings.jwt_leeway",
         c"Seconds of clock skew allowed when checking exp and nbf.",
