@@ -197,3 +197,76 @@ def test_junk_never_gives_500(api):
     assert call(api, "POST", "/rpc/learnings_create", api.token(),
                 {"learning_type": "decision_log", "content": "a string"})[0] == 422
     assert call(api, "POST", "/rpc/learnings_get", api.token(), {"learning_id": "x" * 20000})[0] == 404
+
+
+def test_own_records_update_200_delete_204(api):
+    change = {"learning_id": "user_profile_alice", "changes": {"content": {"name": "Alice B."}}}
+    status, body, _ = call(api, "POST", "/rpc/learnings_update", api.token(), change)
+    assert status == 200 and body["content"] == {"name": "Alice B."} and body["updated_at"] > 1, body
+    status, body, text = call(api, "POST", "/rpc/learnings_delete", api.token(), {"learning_id": "user_profile_alice"})
+    assert status == 204 and text == "", text
+    status, _, _ = call(api, "GET", "/rpc/learnings_get", api.token(), params={"learning_id": "user_profile_alice"})
+    assert status == 404
+    # Another user's record: 404 for update and delete too, and it stays.
+    status, _, _ = call(api, "POST", "/rpc/learnings_delete", api.token(), {"learning_id": "user_profile_bob"})
+    assert status == 404
+    assert run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings WHERE user_id = 'bob'")[0][0] == 1
+
+
+def test_list_users_and_delete_user(api):
+    status, body, _ = call(api, "GET", "/rpc/learnings_list_users", api.token())
+    assert status == 200 and [u["user_id"] for u in body["data"]] == ["alice"], body
+    status, body, _ = call(api, "POST", "/rpc/learnings_list_users", api.admin(), {"limit": 1, "sort_by": "user_id", "sort_order": "asc"})
+    assert status == 200 and [u["user_id"] for u in body["data"]] == ["alice"] and body["meta"]["total_count"] == 2
+    status, _, text = call(api, "POST", "/rpc/learnings_delete_user", api.token(), {"user_id": "alice"})
+    assert status == 204 and text == ""
+    # Rows with no owner and other users' rows stay.
+    assert sorted(r[0] for r in run_sql(api.db, "SELECT learning_id FROM ai.agno_learnings")) == [
+        "entity_global_company_acme", "user_profile_bob"]
+
+
+@pytest.mark.parametrize("method,function,body", [
+    ("GET", "learnings_list", None), ("GET", "learnings_get", None), ("GET", "learnings_list_users", None),
+    ("POST", "learnings_create", {"learning_type": "decision_log", "content": {}}),
+    ("POST", "learnings_update", {"learning_id": "user_profile_alice", "changes": {}}),
+    ("POST", "learnings_delete", {"learning_id": "user_profile_alice"}),
+    ("POST", "learnings_delete_user", {"user_id": "alice"}),
+])
+def test_every_function_refuses_anonymous_requests_with_401(api, method, function, body):
+    params = {"learning_id": "user_profile_alice"} if function == "learnings_get" else None
+    status, answer, _ = call(api, method, f"/rpc/{function}", None, body, params=params)
+    assert status == 401, answer
+    assert run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings")[0][0] == 3
+
+
+@pytest.mark.parametrize("role,expected", [
+    ("learnings_user", 403), ("learnings_anon", 403), ("postgres", 403), ("no_such_role", 400),
+])
+def test_tokens_with_a_role_claim_never_widen_or_500(api, role, expected):
+    """Tokens that name a role (not AgentOS's kind): the one for callers, the anonymous one,
+    one the authenticator may not become, one that does not exist."""
+    token = api.token(role=role)
+    status, body, _ = call(api, "GET", "/rpc/learnings_list", token, params={"user_id": "bob"})
+    assert status == expected, body
+
+
+def test_the_secret_file_is_shared_with_the_extension(api):
+    """The token PostgREST accepts also verifies inside the database
+    (agno_learnings.jwt_secret_file names PostgREST's secret file)."""
+    assert call(api, "GET", "/rpc/learnings_list", api.token())[0] == 200
+    claims = run_sql(api.db, "SELECT ai.learnings_authenticate(%s)", (api.token(),))[0][0]
+    assert claims["user_id"] == "alice" and claims["admin"] is False
+    with pytest.raises(Exception, match="signature|invalid"):
+        run_sql(api.db, "SELECT ai.learnings_authenticate(%s)", (api.token(secret="x" * 48),))
+
+
+def test_openapi_summaries_are_the_first_lines_of_the_comments(api):
+    _, doc, _ = call(api, "GET", "/", None)
+    comments = dict(run_sql(api.db, """
+        SELECT p.proname, split_part(obj_description(p.oid, 'pg_proc'), E'\\n', 1)
+          FROM pg_proc p WHERE p.pronamespace = 'ai'::regnamespace AND p.proname LIKE 'learnings\\_%'"""))
+    for name in ["learnings_list", "learnings_create", "learnings_get", "learnings_update",
+                 "learnings_delete", "learnings_list_users", "learnings_delete_user"]:
+        operation = doc["paths"][f"/rpc/{name}"]["post"]
+        assert operation["summary"] == comments[name], name
+        assert operation.get("description"), name
