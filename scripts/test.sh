@@ -8,7 +8,8 @@
 #               cluster (scripts/lib.sh) on a free port
 #   regress     scripts/regress.sh    } if present; each gets PGHOST/PGPORT/PGUSER of the
 #   isolation   scripts/isolation.sh  } running test cluster and exits non-zero on failure
-#   explain     scripts/explain.sh    }
+#   pytest      scripts/pytest.sh     }
+#   NAME        scripts/suites/NAME.sh, every one in name order (when the directory exists)
 # Then the cluster is stopped and removed, and the last line is `N passed, N failed`.
 # Exit status: 0 when every suite passed.
 #
@@ -122,9 +123,17 @@ if [[ "${SUITE_RESULTS[-1]}" == passed* ]]; then
 fi
 
 # --- suites that use the running cluster (written alongside the SQL) --------------------
+# The fixed suites, then every scripts/suites/*.sh in name order (a suite named after its
+# file, without .sh). Each gets PGHOST/PGPORT/PGUSER and exits non-zero on failure.
+suite_scripts=()
 for suite in regress isolation pytest; do
-    script="scripts/$suite.sh"
-    [[ -f "$script" ]] || continue
+    [[ -f "scripts/$suite.sh" ]] && suite_scripts+=("scripts/$suite.sh")
+done
+for script in scripts/suites/*.sh; do
+    [[ -f "$script" ]] && suite_scripts+=("$script")
+done
+for script in "${suite_scripts[@]}"; do
+    suite="$(basename "$script" .sh)"
     if [[ $CLUSTER_OK == 1 ]]; then
         run_suite "$suite" bash "$script"
     else
