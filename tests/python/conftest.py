@@ -2,6 +2,7 @@
 PGUSER, as scripts/test.sh provides), fresh databases with the extension, and PostgREST.
 """
 
+import contextlib
 import os
 import pathlib
 import secrets
@@ -12,6 +13,7 @@ import time
 
 import jwt
 import psycopg
+import psycopg.sql
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -99,34 +101,50 @@ class Api:
         return self.token(sub="root", scopes=("agent_os:admin",))
 
 
-@pytest.fixture(scope="session")
-def api(cluster):
-    """A database `agno_http` with the extension, sql/postgrest.sql applied, and PostgREST
-    on a free port, sharing one HS256 secret with the extension."""
-    db = create_database("agno_http")
+@contextlib.contextmanager
+def postgrest(db, key, settings=None, env=None):
+    """PostgREST on a free port for database `db` (sql/postgrest.sql applied first), its
+    jwt-secret file holding `key` (an HMAC secret, or a JWK/JWKS as JSON). `settings` are
+    set on the database; by default agno_learnings.jwt_secret_file names the same file, as
+    an operator shares an HMAC secret. `env` adds PGRST_* variables. Yields the base URL."""
     subprocess.run(
         [str(PG_BINDIR / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", "schema=ai",
          "-f", str(REPO / "sql" / "postgrest.sql"), conninfo(db)],
         check=True, capture_output=True, text=True,
     )
     workdir = pg_os_user_dir("agno-postgrest-")
-    secret = secrets.token_urlsafe(48)
-    secret_file = workdir / "jwt_secret"
-    secret_file.write_text(secret)  # no trailing newline: PostgREST reads the file as is
-    secret_file.chmod(0o600)
+    key_file = workdir / "jwt_secret"
+    key_file.write_text(key)  # no trailing newline (PostgREST and the extension drop one)
+    key_file.chmod(0o600)
     if os.geteuid() == 0:
-        shutil.chown(secret_file, "postgres", "postgres")
-    run_sql(db, f"ALTER DATABASE {db} SET agno_learnings.jwt_secret_file = '{secret_file}'")
+        shutil.chown(key_file, "postgres", "postgres")
+    if settings is None:
+        settings = {"agno_learnings.jwt_secret_file": str(key_file)}
+    for name, value in settings.items():
+        run_sql(db, psycopg.sql.SQL("ALTER DATABASE {} SET {} = {}").format(
+            psycopg.sql.Identifier(db), psycopg.sql.SQL(name), psycopg.sql.Literal(value)))
     port = int(subprocess.run(["bash", "-c", f"source {REPO}/scripts/lib.sh; free_port"],
                               check=True, capture_output=True, text=True).stdout)
     start = subprocess.run(
         ["bash", "-c", f'source {REPO}/scripts/lib.sh; postgrest_start "$0" "$1" "$2" ai',
          str(workdir), str(port), db],
-        capture_output=True, text=True,
+        capture_output=True, text=True, env={**os.environ, **(env or {})},
     )
     if start.returncode != 0:
         pytest.fail(f"PostgREST did not start:\n{start.stderr}")
-    yield Api(f"http://127.0.0.1:{port}", secret, db)
-    subprocess.run(["bash", "-c", f'source {REPO}/scripts/lib.sh; postgrest_stop "$0"', str(workdir)])
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        subprocess.run(["bash", "-c", f'source {REPO}/scripts/lib.sh; postgrest_stop "$0"', str(workdir)])
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def api(cluster):
+    """A database `agno_http` with the extension, sql/postgrest.sql applied, and PostgREST
+    on a free port, sharing one HS256 secret with the extension."""
+    db = create_database("agno_http")
+    secret = secrets.token_urlsafe(48)
+    with postgrest(db, secret) as base:
+        yield Api(base, secret, db)
     drop_database(db)

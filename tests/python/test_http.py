@@ -2,13 +2,15 @@
 statuses for AgentOS's tokens (sub + scopes, no role claim)."""
 
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
+import jwt
 import pytest
 
-from conftest import run_sql
+from conftest import REPO, Api, create_database, drop_database, postgrest, run_sql
 
 
 def call(api, method, path, token=None, body=None, params=None, headers=None, raw_body=None):
@@ -270,3 +272,37 @@ def test_openapi_summaries_are_the_first_lines_of_the_comments(api):
         operation = doc["paths"][f"/rpc/{name}"]["post"]
         assert operation["summary"] == comments[name], name
         assert operation.get("description"), name
+
+
+@pytest.fixture(scope="module")
+def rs256_api(cluster):
+    """The RS256 variant: PostgREST's key file holds a JWKS, the database has the same JWKS
+    in agno_learnings.jwt_jwks, and both require the audience agent-os."""
+    db = create_database("agno_http_jwks")
+    jwks = (REPO / "tests" / "keys" / "jwks.json").read_text().strip()
+    settings = {"agno_learnings.jwt_jwks": jwks, "agno_learnings.jwt_audience": "agent-os"}
+    with postgrest(db, jwks, settings, env={"PGRST_JWT_AUD": "agent-os"}) as base:
+        yield Api(base, None, db)
+    drop_database(db)
+
+
+def rs256(key="rsa_private.pem", aud="agent-os", sub="alice"):
+    claims = {"sub": sub, "scopes": ["learnings:read", "learnings:write", "learnings:delete"],
+              "exp": int(time.time()) + 600, "aud": aud}
+    private = (REPO / "tests" / "keys" / key).read_text()
+    return jwt.encode(claims, private, algorithm="RS256", headers={"kid": "test-rsa-1"})
+
+
+def test_rs256_tokens_from_a_jwks(rs256_api):
+    status, body, _ = call(rs256_api, "POST", "/rpc/learnings_create", rs256(),
+                           {"learning_type": "user_profile", "content": {"name": "Alice"}})
+    assert status == 201 and body["user_id"] == "alice", body
+    status, body, _ = call(rs256_api, "GET", "/rpc/learnings_list", rs256(), params={"user_id": "bob"})
+    assert status == 403, body
+    for token in (rs256(aud="another-service"), rs256(key="rsa_other_private.pem"),
+                  jwt.encode({"sub": "alice", "aud": "agent-os", "exp": int(time.time()) + 600}, "s" * 40)):
+        status, body, _ = call(rs256_api, "GET", "/rpc/learnings_list", token)
+        assert status == 401, body
+    # The token PostgREST accepts verifies in the database too.
+    claims = run_sql(rs256_api.db, "SELECT ai.learnings_authenticate(%s)", (rs256(),))[0][0]
+    assert claims["user_id"] == "alice"
