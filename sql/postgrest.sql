@@ -56,18 +56,26 @@ REVOKE ALL ON SCHEMA learnings_postgrest FROM PUBLIC;
 GRANT USAGE ON SCHEMA learnings_postgrest TO learnings_anon, learnings_user;
 GRANT USAGE ON SCHEMA :"schema" TO learnings_anon;
 
--- No SET clause (it would undo the SET LOCAL ROLE when the function returns), so every
--- name is schema-qualified instead.
+-- Moves a request that carried a token to learnings_user, and ends every other request
+-- but the OpenAPI document at / in 401, so that no path (the registry, the extension's
+-- helper functions) answers an anonymous caller. No SET clause (it would undo the SET
+-- LOCAL ROLE when the function returns), so every name is schema-qualified instead.
 CREATE OR REPLACE FUNCTION learnings_postgrest.pre_request() RETURNS void
 LANGUAGE plpgsql
 AS $pre_request$
 BEGIN
-    IF current_user OPERATOR(pg_catalog.=) 'learnings_anon'
-       AND EXISTS (SELECT FROM pg_catalog.jsonb_object_keys(
-                       COALESCE(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), ''),
-                                '{}')::pg_catalog.jsonb) AS k
-                    WHERE k OPERATOR(pg_catalog.<>) 'role') THEN
+    IF current_user OPERATOR(pg_catalog.<>) 'learnings_anon' THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.jsonb_object_keys(
+                   COALESCE(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), ''),
+                            '{}')::pg_catalog.jsonb) AS k
+                WHERE k OPERATOR(pg_catalog.<>) 'role') THEN
         SET LOCAL ROLE learnings_user;
+    ELSIF pg_catalog.current_setting('request.path', true) IS DISTINCT FROM '/' THEN
+        RAISE SQLSTATE 'PGRST' USING
+            MESSAGE = '{"code": "PT401", "message": "Authentication required: the request carries no token", "details": null, "hint": null}',
+            DETAIL = '{"status": 401, "headers": {"WWW-Authenticate": "Bearer"}}';
     END IF;
 END
 $pre_request$;

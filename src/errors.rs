@@ -52,6 +52,21 @@ impl SqlState {
         }
     }
 
+    /// The HTTP status AgentOS answers with (contract section 4).
+    const fn http_status(self) -> Option<u16> {
+        match self {
+            SqlState::BadRequest => Some(400),
+            SqlState::Unauthorized => Some(401),
+            SqlState::Forbidden => Some(403),
+            SqlState::NotFound => Some(404),
+            SqlState::Conflict => Some(409),
+            SqlState::Unprocessable => Some(422),
+            SqlState::ReadOnly => Some(405),
+            SqlState::Internal => Some(500),
+            SqlState::DependentObjects | SqlState::Postgrest => None,
+        }
+    }
+
     /// PostgreSQL's packed form of a five-character SQLSTATE (`MAKE_SQLSTATE`).
     const fn packed(self) -> c_int {
         let b = self.code().as_bytes();
@@ -154,23 +169,34 @@ pub fn unwrap_or_raise<T>(result: ApiResult<T>) -> T {
     }
 }
 
-/// The error as PostgREST must receive it. PostgREST answers 42501 with 401 when the
-/// request runs as its anonymous role, and AgentOS tokens (no `role` claim) do, so under
-/// PostgREST a 403 travels in PostgREST's `PGRST` form, which sets the status exactly.
+/// The error as PostgREST must receive it: in PostgREST's own `PGRST` form, which sets
+/// the HTTP status exactly and keeps the message in the JSON body. Two reasons:
+/// PostgREST answers 42501 with 401 when the request runs as its anonymous role (AgentOS
+/// tokens, which carry no `role` claim, do), and it copies a `PTxyz` error's message
+/// into the HTTP status line as is, where a caller's text holding CR LF (an echoed
+/// sort_order, key or table name) would add response headers.
 fn for_client(err: ApiError) -> ApiError {
-    if err.state != SqlState::Forbidden || !crate::postgrest::serving() {
+    let Some(status) = err
+        .state
+        .http_status()
+        .filter(|_| crate::postgrest::serving())
+    else {
         return err;
-    }
+    };
     let body = serde_json::json!({
         "code": err.state.code(),
         "message": err.message,
         "details": err.detail,
         "hint": err.hint,
     });
+    let headers = match status {
+        401 => serde_json::json!({"WWW-Authenticate": "Bearer"}),
+        _ => serde_json::json!({}),
+    };
     ApiError {
         state: SqlState::Postgrest,
         message: body.to_string(),
-        detail: Some(serde_json::json!({"status": 403, "headers": {}}).to_string()),
+        detail: Some(serde_json::json!({"status": status, "headers": headers}).to_string()),
         hint: None,
     }
 }

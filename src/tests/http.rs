@@ -64,8 +64,31 @@ mod tests {
                 detail.unwrap().0,
                 serde_json::json!({"status": 403, "headers": {}})
             );
-            // Other errors keep their SQLSTATE, which PostgREST maps itself.
-            assert_fails("SELECT learnings_get('nope')", "PT404");
+            // Every error takes that form under PostgREST: its message stays in the body,
+            // out of the status line (where a caller's CR LF would add headers).
+            assert_fails("SELECT learnings_get('nope')", "PGRST");
+            let (message, detail) = Spi::connect(|client| {
+                client
+                    .select(
+                        "SELECT m, d FROM tests.error_parts($$SELECT learnings_list(sort_order => E'x\r\nX-Injected: yes')$$) AS e(m, d)",
+                        None,
+                        &[],
+                    )
+                    .unwrap()
+                    .first()
+                    .get_two::<pgrx::JsonB, pgrx::JsonB>()
+                    .unwrap()
+            });
+            let message = message.unwrap().0;
+            assert_eq!(message["code"], "PT422");
+            assert!(message["message"]
+                .as_str()
+                .unwrap()
+                .contains("\r\nX-Injected"));
+            assert_eq!(
+                detail.unwrap().0,
+                serde_json::json!({"status": 422, "headers": {}})
+            );
         });
     }
 }

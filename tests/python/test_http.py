@@ -306,3 +306,39 @@ def test_rs256_tokens_from_a_jwks(rs256_api):
     # The token PostgREST accepts verifies in the database too.
     claims = run_sql(rs256_api.db, "SELECT ai.learnings_authenticate(%s)", (rs256(),))[0][0]
     assert claims["user_id"] == "alice"
+
+
+@pytest.mark.parametrize("params", [
+    {"sort_order": "x\r\nSet-Cookie: evil=1\r\nX-Injected: yes"},
+    {"db_id": "x\r\nX-Injected: yes"},
+    {"table": "t\r\nX-Injected: yes"},
+])
+def test_echoed_caller_text_never_reaches_the_status_line(api, params):
+    """PostgREST writes a PTxyz error's message into the HTTP status line; the API's
+    errors travel in PostgREST's PGRST form instead, so CR LF in an echoed value stays
+    inside the JSON body."""
+    if "table" in params:
+        params = {**params, "db_id": api.db}
+    url = api.base + "/rpc/learnings_list?" + urllib.parse.urlencode(params)
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {api.token()}"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("expected an error status")
+    except urllib.error.HTTPError as error:
+        assert error.headers.get("X-Injected") is None and error.headers.get("Set-Cookie") is None
+        assert "\r" not in error.reason and "\n" not in error.reason, error.reason
+        body = json.loads(error.read())
+        assert error.code in (400, 404, 422) and "X-Injected" in body["message"]
+
+
+@pytest.mark.parametrize("path", ["/learnings_tables", "/rpc/learnings_policy_access?action=read",
+                                  "/rpc/learnings_policy_user", "/rpc/learnings_index_name?table_name=t&suffix=s",
+                                  "/rpc/learnings_register_table?learnings_table=x", "/agno_learnings"])
+def test_every_anonymous_path_but_the_document_is_401(api, path):
+    request = urllib.request.Request(api.base + path)
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError(f"{path} answered an anonymous request")
+    except urllib.error.HTTPError as error:
+        assert error.code == 401, (path, error.code, error.read())
+        assert error.headers.get("WWW-Authenticate", "").startswith("Bearer")
