@@ -30,7 +30,8 @@ fi
 RUN_DIR="$(_abs_path "$RUN_DIR")"
 PORT="${AGNO_PORT:-54329}"
 HTTP_PORT="${AGNO_HTTP_PORT:-3000}"
-HTTP_DIR="$RUN_DIR/postgrest"
+# Beside the data directory, not in it: a base backup of the cluster must not copy the secret.
+HTTP_DIR="$RUN_DIR.postgrest"
 DB=agno
 SCHEMA=ai
 export AGNO_RELEASE="${AGNO_RELEASE:-1}"
@@ -59,6 +60,11 @@ stop)
 status)
     if cluster_running "$RUN_DIR"; then
         echo "running: $RUN_DIR, port $(_cluster_port "$RUN_DIR")"
+        if kill -0 "$(cat "$HTTP_DIR/postgrest.pid" 2>/dev/null)" 2>/dev/null; then
+            echo "PostgREST: http://127.0.0.1:$HTTP_PORT (log $HTTP_DIR/postgrest.log)"
+        else
+            echo "PostgREST: not running"
+        fi
     else
         echo "not running ($RUN_DIR)"
         exit 3
@@ -220,14 +226,14 @@ and an admin (agent_os:admin). In a shell:
   export ADMIN='$ADMIN_TOKEN'
   export API=http://127.0.0.1:$HTTP_PORT
 then:
-  curl -s "\$API/rpc/learnings_list" -H "Authorization: Bearer \$ALICE"
-  curl -s "\$API/rpc/learnings_list" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"limit": 2, "page": 1}'
-  curl -s "\$API/rpc/learnings_get?learning_id=user_profile_alice" -H "Authorization: Bearer \$ALICE"
+  curl -s -w '\\n' "\$API/rpc/learnings_list" -H "Authorization: Bearer \$ALICE"
+  curl -s -w '\\n' "\$API/rpc/learnings_list" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"limit": 2, "page": 1}'
+  curl -s -w '\\n' "\$API/rpc/learnings_get?learning_id=user_profile_alice" -H "Authorization: Bearer \$ALICE"
   curl -si "\$API/rpc/learnings_create" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_type": "session_context", "session_id": "s-42", "content": {"summary": "asked about invoices"}}'
-  curl -s "\$API/rpc/learnings_update" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_id": "user_profile_alice", "changes": {"content": {"name": "Alice B."}}}'
+  curl -s -w '\\n' "\$API/rpc/learnings_update" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_id": "user_profile_alice", "changes": {"content": {"name": "Alice B."}}}'
   curl -si "\$API/rpc/learnings_delete" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_id": "session_context_s-42"}'
   curl -si "\$API/rpc/learnings_list?user_id=carol" -H "Authorization: Bearer \$ALICE"     # 403: another user
-  curl -s "\$API/rpc/learnings_list?user_id=carol" -H "Authorization: Bearer \$ADMIN"      # an admin sees carol
+  curl -s -w '\\n' "\$API/rpc/learnings_list?user_id=carol" -H "Authorization: Bearer \$ADMIN"      # an admin sees carol
   curl -si "\$API/rpc/learnings_list"                                                     # 401: no token
 (Over GET, ?limit= belongs to PostgREST: send a page size in a POST body, as above.)
 

@@ -14,6 +14,7 @@
 -- The pre-request hook moves a request that carried a bearer token to learnings_user;
 -- the extension then reads who the caller is from the token's claims.
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 \if :{?schema}
 \else
 \set schema ai

@@ -176,6 +176,10 @@ fn request_claims(text: &str) -> ApiResult<Principal> {
              authenticate with learnings_authenticate(token)",
         ));
     }
+    // PostgREST checks `aud` only when a token carries one; the audience and issuer the
+    // administrator requires hold for both doors.
+    jwt::check_required_claims(&claims)
+        .map_err(|reason| unauthorized(format!("invalid token: {reason}")))?;
     principal(&claims)
 }
 

@@ -46,6 +46,27 @@ pub fn verify(token: &str) -> Result<Claims, Refusal> {
     Ok(data.claims)
 }
 
+/// The configured audience and issuer, checked on claims some other verifier accepted
+/// (PostgREST's): `aud` (a string or a list) must name the audience, `iss` be the issuer.
+pub fn check_required_claims(claims: &Claims) -> Result<(), Refusal> {
+    if let Some(audience) = settings::text(&JWT_AUDIENCE) {
+        let matches = match claims.get("aud") {
+            Some(Value::String(aud)) => *aud == audience,
+            Some(Value::Array(auds)) => auds.iter().any(|a| a.as_str() == Some(&audience)),
+            _ => false,
+        };
+        if !matches {
+            return Err("token is for another audience".into());
+        }
+    }
+    if let Some(issuer) = settings::text(&JWT_ISSUER) {
+        if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
+            return Err("token is from another issuer".into());
+        }
+    }
+    Ok(())
+}
+
 fn validation(alg: Algorithm) -> Result<Validation, Refusal> {
     let mut validation = Validation::new(alg);
     validation.algorithms = vec![alg];

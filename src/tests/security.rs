@@ -266,6 +266,27 @@ mod tests {
     }
 
     #[pg_test]
+    fn trusted_claims_must_name_the_configured_audience_and_issuer() {
+        seed();
+        run("SET LOCAL agno_learnings.jwt_audience = 'agent-os'");
+        run("SET LOCAL agno_learnings.jwt_issuer = 'https://issuer.example'");
+        for claims in [
+            r#"{"sub": "alice", "scopes": "learnings:read"}"#,
+            r#"{"sub": "alice", "scopes": "learnings:read", "aud": "other", "iss": "https://issuer.example"}"#,
+            r#"{"sub": "alice", "scopes": "learnings:read", "aud": "agent-os"}"#,
+        ] {
+            as_role("app", Some(claims), || {
+                assert_fails("SELECT learnings_list()", "PT401");
+                assert_eq!(visible_ids(), Vec::<String>::new());
+            });
+        }
+        let good = r#"{"sub": "alice", "scopes": "learnings:read", "aud": ["x", "agent-os"], "iss": "https://issuer.example"}"#;
+        as_role("app", Some(good), || {
+            assert_eq!(visible_ids(), ["p_alice", "shared"])
+        });
+    }
+
+    #[pg_test]
     fn untrusted_claims_cannot_widen_access() {
         seed();
         run("SET LOCAL agno_learnings.trust_request_claims = off");
