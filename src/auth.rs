@@ -81,7 +81,7 @@ impl Principal {
 
     fn is_admin(&self) -> bool {
         let admin = settings::text(&ADMIN_SCOPE).unwrap_or_else(|| "agent_os:admin".into());
-        self.scopes.iter().any(|s| *s == admin)
+        self.scopes.contains(&admin)
     }
 
     /// `learnings:<action>`, or AgentOS's wildcard form `learnings:*:<action>`.

@@ -43,8 +43,7 @@ fn guard_drop(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<()> {
     let drops_us = match drop.removeType {
         pg_sys::ObjectType::OBJECT_EXTENSION => names.iter().any(|n| n == EXTENSION),
         pg_sys::ObjectType::OBJECT_SCHEMA => {
-            drop.behavior == pg_sys::DropBehavior::DROP_CASCADE
-                && names.iter().any(|n| *n == schema)
+            drop.behavior == pg_sys::DropBehavior::DROP_CASCADE && names.contains(&schema)
         }
         _ => false,
     };
