@@ -186,7 +186,9 @@ def api(dbname, function, user=None, **args):
     params = [json.dumps(v) if n in ("content", "metadata", "changes") and v is not None else v
               for n, v in args.items()]
     value = one(dbname, call, params, user=user)
-    return json.loads(value) if isinstance(value, str) else value
+    if isinstance(value, str):  # psycopg parses jsonb itself; a void function gives ''
+        return json.loads(value) if value else None
+    return value
 
 
 def policies(dbname, table="ai.agno_learnings"):
@@ -322,6 +324,58 @@ def write_through_agno(db, n, prefix="agno"):
         db.upsert_learning(id=learning_id, metadata=metadata, **args)
         ids.append(learning_id)
     return ids
+
+
+# ---------------------------------------------------------------------------------------
+# AgentOS deployments (a table agno made, before the extension)
+
+ROWS = 1000
+AGNO_ROWS = 120
+
+LAYOUT = ("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
+          "WHERE attrelid = 'ai.agno_learnings'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
+
+
+def table_state(dbname):
+    """What adoption may change, so a refused adoption can be shown to change nothing."""
+    return {
+        "owner": owner_of(dbname),
+        "rls": rls_enabled(dbname),
+        "policies": policies(dbname),
+        "indexes": index_names(dbname),
+        "columns": run_sql(dbname, LAYOUT),
+        "ai objects": run_sql(dbname, "SELECT relname FROM pg_class WHERE relnamespace = 'ai'::regnamespace "
+                                      "ORDER BY relname"),
+        "ai functions": one(dbname, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'ai'::regnamespace"),
+    }
+
+
+def make_deployment(databases, source, table_owner=RUNTIME_ROLE, db_owner=RUNTIME_ROLE, rows=ROWS):
+    """A database as AgentOS leaves it: ai.agno_learnings created by agno (source
+    'agno') or from the fixture (source 'fixture'), owned by table_owner, with `rows` rows."""
+    dbname = databases("agno5_adopt", owner=db_owner)
+    if db_owner != table_owner:
+        # The schema belongs to the database owner; the table to another role.
+        run_sql(dbname, "CREATE SCHEMA ai", user=db_owner)
+        run_sql(dbname, f"GRANT USAGE, CREATE ON SCHEMA ai TO {table_owner}", user=db_owner)
+    if source == "fixture":
+        script = FIXTURE.read_text()
+        if db_owner != table_owner:  # the schema exists; its CREATE needs rights on the database
+            script = script.replace("CREATE SCHEMA IF NOT EXISTS ai;", "")
+        with connect(dbname, user=table_owner) as conn:
+            conn.execute(script)
+    agno = agno_db(dbname, table_owner)
+    try:
+        # agno creates the table itself on its first write (source 'agno').
+        write_through_agno(agno, AGNO_ROWS)
+        assert one(dbname, "SELECT count(*) FROM ai.agno_learnings") == AGNO_ROWS, \
+            "agno did not write its rows (its upsert swallows errors)"
+    finally:
+        close_agno(agno)
+    insert_raw_rows(dbname, rows - AGNO_ROWS, user=table_owner)
+    assert owner_of(dbname) == table_owner
+    assert one(dbname, "SELECT count(*) FROM pg_extension WHERE extname = 'agno_learnings'") == 0
+    return dbname
 
 
 # ---------------------------------------------------------------------------------------

@@ -15,58 +15,9 @@ JSON null metadata, huge numbers, TOASTed content, NULL updated_at).
 import psycopg
 import pytest
 
-from agnotest import (AGNO_INDEXES, EXTENSION_INDEXES, FIXTURE, OTHER_ROLE, RUNTIME_ROLE, agno_db, api, close_agno,
-                      connect, error_text, extension_version, fingerprint, index_names, insert_raw_rows, one,
-                      owner_of, policies, registry_rows_for, rls_enabled, run_sql, write_through_agno)
-
-ROWS = 1000
-AGNO_ROWS = 120
-
-LAYOUT = ("SELECT attname, format_type(atttypid, atttypmod), attnotnull FROM pg_attribute "
-          "WHERE attrelid = 'ai.agno_learnings'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum")
-
-
-def table_state(dbname):
-    """What adoption may change, so a refused adoption can be shown to change nothing."""
-    return {
-        "owner": owner_of(dbname),
-        "rls": rls_enabled(dbname),
-        "policies": policies(dbname),
-        "indexes": index_names(dbname),
-        "columns": run_sql(dbname, LAYOUT),
-        "ai objects": run_sql(dbname, "SELECT relname FROM pg_class WHERE relnamespace = 'ai'::regnamespace "
-                                      "ORDER BY relname"),
-        "ai functions": one(dbname, "SELECT count(*) FROM pg_proc WHERE pronamespace = 'ai'::regnamespace"),
-    }
-
-
-def make_deployment(databases, source, table_owner=RUNTIME_ROLE, db_owner=RUNTIME_ROLE, rows=ROWS):
-    """A database as AgentOS leaves it: ai.agno_learnings created by agno (source
-    'agno') or from the fixture (source 'fixture'), owned by table_owner, with `rows` rows."""
-    dbname = databases("agno5_adopt", owner=db_owner)
-    if db_owner != table_owner:
-        # The schema belongs to the database owner; the table to another role.
-        run_sql(dbname, "CREATE SCHEMA ai", user=db_owner)
-        run_sql(dbname, f"GRANT USAGE, CREATE ON SCHEMA ai TO {table_owner}", user=db_owner)
-    if source == "fixture":
-        script = FIXTURE.read_text()
-        if db_owner != table_owner:  # the schema exists; its CREATE needs rights on the database
-            script = script.replace("CREATE SCHEMA IF NOT EXISTS ai;", "")
-        with connect(dbname, user=table_owner) as conn:
-            conn.execute(script)
-    agno = agno_db(dbname, table_owner)
-    try:
-        # agno creates the table itself on its first write (source 'agno').
-        write_through_agno(agno, AGNO_ROWS)
-        assert one(dbname, "SELECT count(*) FROM ai.agno_learnings") == AGNO_ROWS, \
-            "agno did not write its rows (its upsert swallows errors)"
-    finally:
-        close_agno(agno)
-    insert_raw_rows(dbname, rows - AGNO_ROWS, user=table_owner)
-    assert owner_of(dbname) == table_owner
-    assert one(dbname, "SELECT count(*) FROM pg_extension WHERE extname = 'agno_learnings'") == 0
-    return dbname
-
+from agnotest import (AGNO_INDEXES, AGNO_ROWS, EXTENSION_INDEXES, LAYOUT, OTHER_ROLE, ROWS, RUNTIME_ROLE, agno_db,
+                      api, close_agno, error_text, extension_version, fingerprint, index_names, make_deployment, one,
+                      owner_of, policies, registry_rows_for, rls_enabled, run_sql, table_state)
 
 @pytest.fixture(params=["agno", "fixture"])
 def deployment(request, databases, runtime_role):
