@@ -224,6 +224,24 @@ ensure_python() {
     AGNO_PYTHON="$venv/bin/python"
 }
 
+# run_pytest NAME DIR [ARGS...]: a pytest suite against the cluster in PGHOST/PGPORT,
+# with pytest's exit status, except that "no tests ran" (5) is a failure too.
+run_pytest() {
+    local name="$1" dir="$2" var rc=0
+    shift 2
+    for var in PGHOST PGPORT; do
+        [[ -n "${!var:-}" ]] || die "$var is not set: run through scripts/test.sh (or export a running cluster's)"
+    done
+    export PGUSER="${PGUSER:-postgres}"
+    ensure_python || return 1
+    "$AGNO_PYTHON" -m pytest "$dir" -q -rfEs -p no:cacheprovider "$@" || rc=$?
+    if [[ $rc -eq 5 ]]; then
+        echo "$name: pytest collected no tests" >&2
+        return 1
+    fi
+    return "$rc"
+}
+
 POSTGREST_VERSION=12.0.2
 ensure_postgrest() {
     local tools="$AGNO_REPO_ROOT/.tools"

@@ -8,8 +8,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
-ensure_python
 ensure_postgrest
-rc=0
-"$AGNO_PYTHON" -m pytest tests/python -q -p no:cacheprovider "$@" || rc=$?
-exit "$rc"
+run_pytest pytest tests/python "$@"

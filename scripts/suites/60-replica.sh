@@ -16,16 +16,4 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-for var in PGHOST PGPORT; do
-    [[ -n "${!var:-}" ]] || die "$var is not set: run through scripts/test.sh (or export a running cluster's)"
-done
-export PGUSER="${PGUSER:-postgres}"
-ensure_python
-
-rc=0
-.venv/bin/pytest tests/replica -q -rfEs -p no:cacheprovider "$@" || rc=$?
-if [[ $rc -eq 5 ]]; then
-    echo "60-replica: pytest collected no tests" >&2
-    exit 1
-fi
-exit "$rc"
+run_pytest 60-replica tests/replica "$@"

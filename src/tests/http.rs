@@ -8,6 +8,20 @@ mod tests {
     const ALICE: &str =
         r#"{"sub": "alice", "scopes": "learnings:read learnings:write learnings:delete"}"#;
 
+    /// The JSON message and detail of the PGRST error `call` raises.
+    fn postgrest_error(call: &str) -> (serde_json::Value, serde_json::Value) {
+        let sql = format!("SELECT m, d FROM tests.error_parts({call}) AS e(m, d)");
+        let (message, detail) = Spi::connect(|client| {
+            client
+                .select(&sql, None, &[])
+                .unwrap()
+                .first()
+                .get_two::<pgrx::JsonB, pgrx::JsonB>()
+                .unwrap()
+        });
+        (message.unwrap().0, detail.unwrap().0)
+    }
+
     fn serve_as_postgrest(method: &str) {
         Spi::run_with_args(
             "SELECT set_config('request.method', $1, true)",
@@ -42,53 +56,24 @@ mod tests {
             serve_as_postgrest("POST");
             // PostgREST's own form: the status is set exactly, the body keeps 42501.
             assert_fails("SELECT learnings_delete('shared')", "PGRST");
-            let (message, detail) = Spi::connect(|client| {
-                client
-                    .select(
-                        "SELECT m, d FROM tests.error_parts('SELECT learnings_delete(''shared'')') AS e(m, d)",
-                        None,
-                        &[],
-                    )
-                    .unwrap()
-                    .first()
-                    .get_two::<pgrx::JsonB, pgrx::JsonB>()
-                    .unwrap()
-            });
-            let message = message.unwrap().0;
+            let (message, detail) = postgrest_error("'SELECT learnings_delete(''shared'')'");
             assert_eq!(message["code"], "42501");
             assert_eq!(
                 message["message"],
                 "Only admins can modify learnings that have no owner (user_id is null)"
             );
-            assert_eq!(
-                detail.unwrap().0,
-                serde_json::json!({"status": 403, "headers": {}})
-            );
+            assert_eq!(detail, serde_json::json!({"status": 403, "headers": {}}));
             // Every error takes that form under PostgREST: its message stays in the body,
             // out of the status line (where a caller's CR LF would add headers).
             assert_fails("SELECT learnings_get('nope')", "PGRST");
-            let (message, detail) = Spi::connect(|client| {
-                client
-                    .select(
-                        "SELECT m, d FROM tests.error_parts($$SELECT learnings_list(sort_order => E'x\r\nX-Injected: yes')$$) AS e(m, d)",
-                        None,
-                        &[],
-                    )
-                    .unwrap()
-                    .first()
-                    .get_two::<pgrx::JsonB, pgrx::JsonB>()
-                    .unwrap()
-            });
-            let message = message.unwrap().0;
+            let (message, detail) =
+                postgrest_error("$$SELECT learnings_list(sort_order => E'x\r\nX-Injected: yes')$$");
             assert_eq!(message["code"], "PT422");
             assert!(message["message"]
                 .as_str()
                 .unwrap()
                 .contains("\r\nX-Injected"));
-            assert_eq!(
-                detail.unwrap().0,
-                serde_json::json!({"status": 422, "headers": {}})
-            );
+            assert_eq!(detail, serde_json::json!({"status": 422, "headers": {}}));
         });
     }
 }
