@@ -61,6 +61,26 @@ if ! command -v cargo >/dev/null 2>&1 && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/
 fi
 
 # ---------------------------------------------------------------------------------------
+# No silent exits: under `set -e`, a failing command ends the script. The ERR trap (set
+# here for every script that sources this file; -E makes functions and subshells inherit
+# it) says which step failed, which command, and where, before the script exits non-zero.
+# Scripts name their steps with `step NAME`.
+
+AGNO_STEP="${AGNO_STEP:-start}"
+
+step() {
+    AGNO_STEP="$*"
+}
+
+_agno_on_error() { # STATUS COMMAND FILE LINE
+    printf 'error: step "%s" failed: `%s` exited with status %s (%s line %s)\n' \
+        "$AGNO_STEP" "$2" "$1" "${3#"$AGNO_REPO_ROOT"/}" "$4" >&2
+}
+
+set -E
+trap '_agno_on_error "$?" "$BASH_COMMAND" "${BASH_SOURCE[0]:-$0}" "$LINENO"' ERR
+
+# ---------------------------------------------------------------------------------------
 # small helpers
 
 # One-line progress message, on stderr so it never mixes with a command's result.
@@ -263,7 +283,7 @@ ensure_postgrest() {
 # learnings_authenticator, with the JWT secret in DIR/jwt_secret (which the database
 # must name in agno_learnings.jwt_secret_file).
 postgrest_start() {
-    local dir="$1" port="$2" db="$3" schema="$4" try
+    local dir="$1" port="$2" db="$3" schema="$4"
     ensure_postgrest || return 1
     mkdir -p "$dir"
     sed -e "s|@DB_URI@|postgres:///${db}?host=${PGHOST}\&port=${PGPORT}\&user=learnings_authenticator|" \
@@ -272,7 +292,7 @@ postgrest_start() {
         "$AGNO_REPO_ROOT/postgrest/postgrest.conf" >"$dir/postgrest.conf"
     env -u RUST_BACKTRACE "$POSTGREST_BIN" "$dir/postgrest.conf" >"$dir/postgrest.log" 2>&1 &
     echo $! >"$dir/postgrest.pid"
-    for try in $(seq 1 100); do
+    for _ in $(seq 1 100); do
         if curl -fsS "http://127.0.0.1:$((port + 1))/ready" >/dev/null 2>&1; then
             return 0
         fi

@@ -82,17 +82,34 @@ status)
 esac
 
 # --- 1. toolchain and extension ----------------------------------------------------------
+step "install the toolchain (Debian packages, cargo-pgrx, pgrx init)"
 ensure_deps
-so_file="$("$PG_CONFIG" --pkglibdir)/agno_learnings.so"
-sql_files=("$("$PG_CONFIG" --sharedir)"/extension/agno_learnings--*.sql)
-so_before="$(md5sum "$so_file" 2>/dev/null || true)"
-sql_before="$(cat "${sql_files[@]}" 2>/dev/null | md5sum)"
+step "build and install the extension"
+# What is installed now (nothing, on a fresh machine), to tell after the install whether
+# the running server must restart or database `agno` must be told about a new script.
+installed_md5() { # library|scripts: one md5 over the installed files, "none" when absent
+    local files=() file
+    case "$1" in
+    library) set -- "$("$PG_CONFIG" --pkglibdir)"/agno_learnings.so ;;
+    scripts) set -- "$("$PG_CONFIG" --sharedir)"/extension/agno_learnings--*.sql ;;
+    esac
+    for file in "$@"; do
+        [[ -f "$file" ]] && files+=("$file")
+    done
+    if ((${#files[@]} == 0)); then
+        echo none
+    else
+        cat "${files[@]}" | md5sum | cut -d' ' -f1
+    fi
+}
+so_before="$(installed_md5 library)"
+sql_before="$(installed_md5 scripts)"
 install_extension
-so_after="$(md5sum "$so_file" 2>/dev/null || true)"
-sql_files=("$("$PG_CONFIG" --sharedir)"/extension/agno_learnings--*.sql)
-sql_after="$(cat "${sql_files[@]}" 2>/dev/null | md5sum)"
+so_after="$(installed_md5 library)"
+sql_after="$(installed_md5 scripts)"
 
 # --- 2. the cluster ----------------------------------------------------------------------
+step "start PostgreSQL in $RUN_DIR on port $PORT"
 was_running=0
 if cluster_running "$RUN_DIR"; then
     was_running=1
@@ -106,6 +123,7 @@ if [[ $was_running == 1 && "$so_before" != "$so_after" ]]; then
 fi
 
 # --- 3. database, extension, demo data ---------------------------------------------------
+step "database $DB, extension and demo learnings"
 psql_q() { # psql on the run cluster, quiet, stop at the first error
     "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"
 }
@@ -170,6 +188,7 @@ $demo$;
 SQL
 
 # --- 4. PostgREST ------------------------------------------------------------------------
+step "PostgREST on 127.0.0.1:$HTTP_PORT"
 # The roles and hook of sql/postgrest.sql, an HS256 secret shared by PostgREST and the
 # extension (a file only the server's OS user reads), and PostgREST on 127.0.0.1.
 log "PostgREST on 127.0.0.1:$HTTP_PORT"
@@ -185,6 +204,7 @@ fi
 psql_q -d "$DB" -c "ALTER DATABASE $DB SET agno_learnings.jwt_secret_file = '$HTTP_DIR/jwt_secret'"
 postgrest_stop "$HTTP_DIR"
 postgrest_start "$HTTP_DIR" "$HTTP_PORT" "$DB" "$SCHEMA"
+step "demo tokens (Python venv with PyJWT)"
 ensure_python
 mint() { # SUB SCOPE...: an AgentOS-style token (sub, scopes, no role claim), valid a day
     "$AGNO_PYTHON" - "$HTTP_DIR/jwt_secret" "$@" <<'PY'
@@ -197,6 +217,7 @@ ALICE_TOKEN="$(mint alice learnings:read learnings:write learnings:delete)"
 ADMIN_TOKEN="$(mint admin agent_os:admin)"
 
 # --- 5. how to use it --------------------------------------------------------------------
+step "print how to connect"
 count="$(psql_q -d "$DB" -tAc "SELECT ai.learnings_list() -> 'meta' ->> 'total_count'")"
 cat <<EOF
 

@@ -2,6 +2,7 @@
 # The test command: `bash scripts/test.sh` (CI: `.ci/run`).
 #
 # Suites, in order; every suite runs even when an earlier one failed:
+#   lint        cargo fmt --check, cargo clippy -D warnings, shellcheck on the scripts
 #   pgrx-tests  `cargo pgrx test pg15`: the #[pg_test]s in src/, in PostgreSQL (pgrx's own
 #               temporary cluster, as `postgres` when run as root)
 #   install     `cargo pgrx install` into the system PostgreSQL 15, then one private test
@@ -74,6 +75,18 @@ if ! (ensure_deps); then
     summary
     exit 1
 fi
+
+# --- lint ------------------------------------------------------------------------------
+# The code stays as clean as it is: formatting, clippy with warnings as errors, shellcheck.
+lint() {
+    local rc=0
+    apt_install shellcheck || return 1
+    cargo fmt --check || rc=1
+    cargo clippy --all-targets -- -D warnings || rc=1
+    shellcheck -x -S warning scripts/*.sh scripts/suites/*.sh .ci/run || rc=1
+    return "$rc"
+}
+run_suite lint lint
 
 # --- pgrx tests ------------------------------------------------------------------------
 pgrx_test() {
@@ -149,4 +162,4 @@ if [[ "${AGNO_KEEP_CLUSTER:-0}" == 1 ]]; then
 fi
 
 summary
-[[ $FAILED -eq 0 ]]
+exit $((FAILED > 0 ? 1 : 0))

@@ -1,12 +1,79 @@
 -- agno_learnings: the learnings table and the registry of learnings tables.
 -- Runs first in the extension script, in the schema chosen by CREATE EXTENSION.
+--
+-- The chosen schema may belong to another role (agno creates `ai` as its runtime role).
+-- Such a role can plant functions and operators there, and overload resolution would
+-- pick one that matches a call's argument types more exactly than ours, running it as
+-- whoever calls (a superuser during CREATE EXTENSION). So: every function of the
+-- extension pins search_path = pg_catalog, pg_temp; every call of our own functions is
+-- schema-qualified with exact argument types; the internals live in a schema of their
+-- own, agno_learnings_internal, which only the extension's owner can create objects in
+-- (and which PostgREST does not serve); and the install refuses a schema that already
+-- holds functions with our names.
+DO $planted$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_proc
+                WHERE pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+                  AND proname OPERATOR(pg_catalog.~~) 'learnings\_%') THEN
+        RAISE EXCEPTION 'agno_learnings: schema @extschema@ already holds functions named learnings_*'
+            USING ERRCODE = 'duplicate_function',
+                  HINT = 'They would shadow the extension''s own; drop them, or install into another schema.';
+    END IF;
+END
+$planted$;
+
+-- The extension's internals. Not IF NOT EXISTS: a schema of that name made by anyone
+-- else makes CREATE EXTENSION fail instead of trusting it.
+CREATE SCHEMA agno_learnings_internal;
+COMMENT ON SCHEMA agno_learnings_internal IS
+    'agno_learnings internals: the registry, row-level security helpers, triggers. Not an API.';
+
+-- pg_dump does not record the owner of a table that belongs to an extension, so after a
+-- restore the learnings table would belong to the restoring superuser, and agno's runtime
+-- role would see no rows. Its owner is kept here, dumped with the extension's
+-- configuration, and given back when a restore loads the row (the trigger below). An
+-- ALTER TABLE … OWNER TO of the table updates it (the event trigger in sql/finalize.sql).
+CREATE TABLE agno_learnings_internal.learnings_table_owner (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    owner name NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('agno_learnings_internal.learnings_table_owner'::pg_catalog.regclass,
+                                           ''::pg_catalog.text);
+
+CREATE FUNCTION agno_learnings_internal.learnings_apply_owner() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $apply$
+DECLARE
+    learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
+    current_owner name;
+BEGIN
+    current_owner := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
+                       WHERE c.oid = learnings);
+    IF learnings IS NOT NULL AND current_owner IS DISTINCT FROM NEW.owner THEN
+        BEGIN
+            EXECUTE format('ALTER TABLE %s OWNER TO %I', learnings, NEW.owner);
+        EXCEPTION WHEN undefined_object OR insufficient_privilege THEN
+            RAISE WARNING 'agno_learnings: % stays owned by %: %', learnings, current_owner, SQLERRM
+                USING HINT = format('ALTER TABLE %s OWNER TO <the agent runtime''s role>', learnings);
+        END;
+    END IF;
+    RETURN NULL;
+END
+$apply$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_apply_owner() FROM PUBLIC;
+CREATE TRIGGER learnings_apply_owner AFTER INSERT OR UPDATE ON agno_learnings_internal.learnings_table_owner
+    FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_apply_owner();
 
 -- The learnings table, column for column as agno 3.1.10's PostgresDb creates it
 -- (shared/fixtures/agno-3.1.10-learnings.sql). agno keeps reading and writing it.
 DO $adopt$
 BEGIN
-    IF pg_catalog.to_regclass('@extschema@.agno_learnings') IS NOT NULL THEN
+    IF pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text) IS NOT NULL THEN
         ALTER EXTENSION agno_learnings ADD TABLE @extschema@.agno_learnings;
+        INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
+        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
+         WHERE c.oid = '@extschema@.agno_learnings'::pg_catalog.regclass;
     ELSE
         CREATE TABLE @extschema@.agno_learnings (
             learning_id character varying NOT NULL,
@@ -33,30 +100,29 @@ COMMENT ON TABLE @extschema@.agno_learnings IS
     'What AgentOS agents learned about users, sessions and entities (agno 3.1.10 layout).';
 
 -- pg_dump dumps the rows of extension tables only when asked to.
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.agno_learnings', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.agno_learnings'::pg_catalog.regclass, ''::pg_catalog.text);
 
--- The learnings tables the API may work on, by the name callers pass as "table".
-CREATE TABLE @extschema@.learnings_tables (
+-- The learnings tables the API may work on, by the name callers pass as "table". Only
+-- the extension reads it (as its owner): the schema names of tenants' tables are not for
+-- every client to list.
+CREATE TABLE agno_learnings_internal.learnings_tables (
     name text PRIMARY KEY CHECK (name <> ''),
     schema_name name NOT NULL,
     table_name name NOT NULL,
     UNIQUE (schema_name, table_name)
 );
 
-COMMENT ON TABLE @extschema@.learnings_tables IS
+COMMENT ON TABLE agno_learnings_internal.learnings_tables IS
     'Learnings tables registered with agno_learnings, by the name the API''s "table" parameter uses.';
 
--- Every caller resolves "table" through it; only the extension's owner changes it.
-GRANT SELECT ON @extschema@.learnings_tables TO PUBLIC;
-
 -- The default table is registered by the script itself; dumps carry the others.
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.learnings_tables',
-                                           $$WHERE name <> 'agno_learnings'$$);
+SELECT pg_catalog.pg_extension_config_dump('agno_learnings_internal.learnings_tables'::pg_catalog.regclass,
+                                           $$WHERE name <> 'agno_learnings'$$::pg_catalog.text);
 
 -- agno's index name for a column of a table (idx_<table>_<column>), made unique within
 -- PostgreSQL's 63-byte limit for long table names, where plain truncation would give
 -- two columns the same name.
-CREATE FUNCTION @extschema@.learnings_index_name(table_name name, suffix text)
+CREATE FUNCTION agno_learnings_internal.learnings_index_name(table_name name, suffix text)
 RETURNS name
 LANGUAGE sql IMMUTABLE STRICT
 SET search_path = pg_catalog, pg_temp
@@ -66,12 +132,18 @@ AS $$
                 ELSE 'idx_' || left(table_name, 30) || '_' || left(md5(table_name), 8) || '_' || suffix
            END::name
 $$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_index_name(name, text) FROM PUBLIC;
 
 -- Registers a table of agno's learnings layout with the API under `name` (default:
 -- the table's own name), after checking its columns, and adds the indexes the API's
 -- filters and sorts need and the row-level security policies that apply the API's rules
 -- to every client. Idempotent. Needs ownership of the table and of the registry (in
 -- practice: a superuser or the extension's owner).
+--
+-- The table's owner, and any role that may add triggers to it, runs code inside every
+-- client's writes (and could read PostgREST's request headers, tokens included), so a
+-- table is registered only when a superuser or the owner of the extension's own table
+-- (the agent runtime) owns it and no other role holds TRIGGER on it.
 CREATE FUNCTION @extschema@.learnings_register_table(learnings_table regclass, name text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
@@ -83,7 +155,8 @@ DECLARE
     relation   pg_catalog.pg_class%ROWTYPE;
     rel_schema name;
     registered text := learnings_register_table.name;
-    existing   @extschema@.learnings_tables%ROWTYPE;
+    existing   agno_learnings_internal.learnings_tables%ROWTYPE;
+    runtime    oid;
     problems   text;
     col        text;
     policy     record;
@@ -106,7 +179,7 @@ BEGIN
     END IF;
 
     -- A name means one table, and a table has one name: never re-point a name silently.
-    SELECT * INTO existing FROM @extschema@.learnings_tables AS t
+    SELECT * INTO existing FROM agno_learnings_internal.learnings_tables AS t
      WHERE t.name = registered OR (t.schema_name = rel_schema AND t.table_name = relation.relname);
     IF FOUND AND (existing.name, existing.schema_name, existing.table_name)
                  IS DISTINCT FROM (registered, rel_schema, relation.relname) THEN
@@ -115,6 +188,31 @@ BEGIN
                   DETAIL = format('"%s" is registered for %I.%I.', existing.name,
                                   existing.schema_name, existing.table_name),
                   HINT = 'Unregister it first with learnings_unregister_table(name).';
+    END IF;
+
+    -- Who may run code in the table's writes (see above).
+    runtime := (SELECT c.relowner FROM pg_catalog.pg_class AS c
+                 WHERE c.oid = pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text));
+    IF learnings_table IS DISTINCT FROM pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text)
+       AND relation.relowner IS DISTINCT FROM runtime
+       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = relation.relowner) THEN
+        RAISE EXCEPTION 'agno_learnings: % is owned by %, which is neither a superuser nor the owner of @extschema@.agno_learnings',
+                        learnings_table, relation.relowner::pg_catalog.regrole
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'A table''s owner runs code (triggers) inside every client''s writes.',
+                  HINT = format('ALTER TABLE %s OWNER TO %s, then register it.', learnings_table,
+                                coalesce(runtime::pg_catalog.regrole::text, 'postgres'));
+    END IF;
+    SELECT string_agg(DISTINCT a.grantee::pg_catalog.regrole::text, ', ')
+      INTO problems
+      FROM pg_catalog.aclexplode(relation.relacl) AS a
+     WHERE a.privilege_type = 'TRIGGER' AND a.grantee <> relation.relowner
+       AND NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = a.grantee), false);
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'agno_learnings: other roles may add triggers to %', learnings_table
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'TRIGGER is granted to: ' || problems || '.',
+                  HINT = format('REVOKE TRIGGER ON %s FROM %s, then register it.', learnings_table, problems);
     END IF;
 
     -- The columns the API reads and writes, with the types agno gives them (text is
@@ -171,12 +269,36 @@ BEGIN
     FOREACH col IN ARRAY ARRAY['agent_id', 'created_at', 'entity_id', 'entity_type', 'learning_type',
                                'namespace', 'session_id', 'team_id', 'user_id', 'workflow_id'] LOOP
         EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING btree (%I)',
-                       @extschema@.learnings_index_name(relation.relname, col), learnings_table, col);
+                       agno_learnings_internal.learnings_index_name(relation.relname, col::pg_catalog.text),
+                       learnings_table, col);
     END LOOP;
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (COALESCE(updated_at, created_at) DESC, learning_id)',
-                   @extschema@.learnings_index_name(relation.relname, 'recent'), learnings_table);
+                   agno_learnings_internal.learnings_index_name(relation.relname, 'recent'::pg_catalog.text),
+                   learnings_table);
     EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (user_id, COALESCE(updated_at, created_at) DESC, learning_id)',
-                   @extschema@.learnings_index_name(relation.relname, 'user_recent'), learnings_table);
+                   agno_learnings_internal.learnings_index_name(relation.relname, 'user_recent'::pg_catalog.text),
+                   learnings_table);
+
+    -- Planner statistics: under row-level security the planner still estimates with the
+    -- column statistics (its equality operators are leakproof), so EXPLAIN, or PostgREST's
+    -- `Prefer: count=planned`, would tell anyone how many rows a given user, session or
+    -- entity has. The columns that name who or what a learning is about keep no
+    -- statistics; equality on them is estimated at PostgreSQL's default (0.5%), which
+    -- still picks their indexes.
+    FOREACH col IN ARRAY ARRAY['user_id', 'session_id', 'entity_id', 'agent_id', 'team_id', 'workflow_id'] LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', learnings_table, col);
+    END LOOP;
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
+        DELETE FROM pg_catalog.pg_statistic AS s
+         USING pg_catalog.pg_attribute AS a
+         WHERE s.starelid = learnings_table AND a.attrelid = learnings_table AND a.attnum = s.staattnum
+           AND a.attname IN ('user_id', 'session_id', 'entity_id', 'agent_id', 'team_id', 'workflow_id');
+    END IF;
+
+    -- Writes through the table keep the API's id rules (src/row_rules.rs).
+    EXECUTE format('CREATE OR REPLACE TRIGGER learnings_guard_row BEFORE INSERT OR UPDATE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_guard_row()',
+                   learnings_table);
 
     -- Row-level security: one policy per command, each asking the extension once per
     -- statement (the scalar subqueries become InitPlans) which rows this caller may
@@ -198,16 +320,16 @@ BEGIN
         ) AS p(name, command, clauses, action, own_rows)
     LOOP
         condition := format($condition$
-            (SELECT @extschema@.learnings_policy_access(%1$L)) <> 'none'
-            AND ((SELECT @extschema@.learnings_policy_access(%1$L)) <> 'own' OR %2$s)$condition$,
+            (SELECT agno_learnings_internal.learnings_policy_access(%1$L::pg_catalog.text)) <> 'none'
+            AND ((SELECT agno_learnings_internal.learnings_policy_access(%1$L::pg_catalog.text)) <> 'own' OR %2$s)$condition$,
             policy.action,
-            format(policy.own_rows, '(SELECT @extschema@.learnings_policy_user())'));
+            format(policy.own_rows, '(SELECT agno_learnings_internal.learnings_policy_user())'));
         EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
         EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
              || format(policy.clauses, condition);
     END LOOP;
 
-    INSERT INTO @extschema@.learnings_tables (name, schema_name, table_name)
+    INSERT INTO agno_learnings_internal.learnings_tables (name, schema_name, table_name)
     VALUES (registered, rel_schema, relation.relname)
     ON CONFLICT DO NOTHING;
     RETURN registered;
@@ -220,9 +342,14 @@ RETURNS boolean
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH gone AS (DELETE FROM @extschema@.learnings_tables AS t WHERE t.name = $1 RETURNING 1)
+    WITH gone AS (DELETE FROM agno_learnings_internal.learnings_tables AS t WHERE t.name = $1 RETURNING 1)
     SELECT count(*) > 0 FROM gone
 $$;
+
+-- Administration, not API: only superusers (and roles they grant it to) call these, and
+-- PostgREST's roles do not see them.
+REVOKE ALL ON FUNCTION @extschema@.learnings_register_table(regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.learnings_unregister_table(text) FROM PUBLIC;
 
 COMMENT ON FUNCTION @extschema@.learnings_unregister_table(text) IS
 $$Removes a name from the learnings table registry; true when it was registered.

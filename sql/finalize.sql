@@ -1,17 +1,70 @@
 -- Runs last in the extension script, once the functions the policies call exist.
 
+-- The questions the row-level security policies ask, once per statement (src/auth.rs).
+-- In the internal schema: PostgREST does not serve them, and no role but the extension's
+-- owner can add an overload next to them. Every role subject to the policies executes
+-- them.
+CREATE FUNCTION agno_learnings_internal.learnings_policy_access(action text) RETURNS text
+LANGUAGE c STABLE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_policy_access_wrapper';
+CREATE FUNCTION agno_learnings_internal.learnings_policy_user() RETURNS text
+LANGUAGE c STABLE STRICT PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_policy_user_wrapper';
+
+-- Writes through a learnings table keep the API's id rules (src/row_rules.rs). A trigger
+-- function runs for whoever writes, whatever its EXECUTE privilege.
+CREATE FUNCTION agno_learnings_internal.learnings_guard_row() RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_guard_row_wrapper';
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_guard_row() FROM PUBLIC;
+
 -- DROP EXTENSION (or DROP SCHEMA … CASCADE) must not delete learnings: refused while the
 -- extension's table holds rows (src/guard.rs).
-CREATE FUNCTION @extschema@.learnings_guard_drop() RETURNS event_trigger
+CREATE FUNCTION agno_learnings_internal.learnings_guard_drop() RETURNS event_trigger
 LANGUAGE c
-SET search_path = pg_catalog, @extschema@, pg_temp
+SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'learnings_guard_drop_wrapper';
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_guard_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER learnings_guard_drop ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA')
-    EXECUTE FUNCTION @extschema@.learnings_guard_drop();
+    EXECUTE FUNCTION agno_learnings_internal.learnings_guard_drop();
+
+-- Keeps the owner of the extension's table recorded for pg_dump (sql/bootstrap.sql). It
+-- runs as whoever altered a table; only the owner of ours or a superuser can have, and
+-- only a superuser may write the record: anyone else is told what to do.
+CREATE FUNCTION agno_learnings_internal.learnings_record_owner() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $record$
+DECLARE
+    learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
+BEGIN
+    IF learnings IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
+                                         WHERE c.objid = learnings) THEN
+        RETURN;
+    END IF;
+    BEGIN
+        INSERT INTO agno_learnings_internal.learnings_table_owner AS o (owner)
+        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings
+        ON CONFLICT (only_row) DO UPDATE SET owner = EXCLUDED.owner
+         WHERE o.owner IS DISTINCT FROM EXCLUDED.owner;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'agno_learnings: the new owner of % is not recorded for pg_dump', learnings
+            USING HINT = 'Change its owner as a superuser.';
+    END;
+END
+$record$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_record_owner() FROM PUBLIC;
+CREATE EVENT TRIGGER learnings_record_owner ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION agno_learnings_internal.learnings_record_owner();
 
 -- The extension's own table is the default "table" of every API function.
-SELECT @extschema@.learnings_register_table('@extschema@.agno_learnings');
+SELECT @extschema@.learnings_register_table('@extschema@.agno_learnings'::pg_catalog.regclass,
+                                           'agno_learnings'::pg_catalog.text);
 
 -- What PostgREST's OpenAPI document (and psql's \df+) shows: a summary line, then the
 -- parameters and the errors with their SQLSTATE and HTTP status.
@@ -85,8 +138,8 @@ authenticated as one user cannot switch to another.
 Returns {"user_id", "scopes", "admin"}.
 Errors: 401 (PT401) any invalid token, and another user's token in an authenticated transaction.$$;
 
-COMMENT ON FUNCTION @extschema@.learnings_policy_access(text) IS
+COMMENT ON FUNCTION agno_learnings_internal.learnings_policy_access(text) IS
 $$Row-level security helper: 'all', 'own' or 'none' rows the caller may read, write or delete.$$;
 
-COMMENT ON FUNCTION @extschema@.learnings_policy_user() IS
+COMMENT ON FUNCTION agno_learnings_internal.learnings_policy_user() IS
 $$Row-level security helper: the user a scoped caller is bound to, or NULL.$$;

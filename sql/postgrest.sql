@@ -83,5 +83,5 @@ $pre_request$;
 REVOKE ALL ON FUNCTION learnings_postgrest.pre_request() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION learnings_postgrest.pre_request() TO learnings_anon, learnings_user;
 
--- PostgREST reads the schema cache again.
-NOTIFY pgrst, 'reload schema';
+-- postgrest/postgrest.conf does not listen for NOTIFY pgrst (any role could send it):
+-- after running this file on a served database, send SIGUSR1 to PostgREST.

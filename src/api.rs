@@ -106,7 +106,7 @@ fn envelope(sql: &str, args: &[DatumWithOid]) -> ApiResult<Jsonb> {
 
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(stable)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_list(
     learning_type: default!(Option<&str>, "NULL"),
     user_id: default!(Option<&str>, "NULL"),
@@ -174,7 +174,7 @@ fn list(
 
 #[allow(clippy::too_many_arguments)]
 #[pg_extern]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_create(
     learning_type: default!(Option<&str>, "NULL"),
     content: default!(Option<Jsonb>, "NULL"),
@@ -308,7 +308,7 @@ fn conflict(learning_type: &str, id: Option<&str>) -> ApiError {
 // learnings_get
 
 #[pg_extern(stable)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_get(
     learning_id: default!(Option<&str>, "NULL"),
     db_id: default!(Option<&str>, "NULL"),
@@ -334,7 +334,7 @@ fn fetch(call: &Call, learning_id: &str) -> ApiResult<Jsonb> {
 // learnings_update
 
 #[pg_extern]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_update(
     learning_id: default!(Option<&str>, "NULL"),
     changes: default!(Option<Jsonb>, "NULL"),
@@ -375,7 +375,7 @@ fn update(
 // learnings_delete
 
 #[pg_extern]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_delete(
     learning_id: default!(Option<&str>, "NULL"),
     db_id: default!(Option<&str>, "NULL"),
@@ -403,7 +403,7 @@ fn delete(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -
 
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(stable)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_list_users(
     learning_type: default!(Option<&str>, "NULL"),
     user_id: default!(Option<&str>, "NULL"),
@@ -457,7 +457,7 @@ fn list_users(
 // learnings_delete_user
 
 #[pg_extern]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_delete_user(
     user_id: default!(Option<&str>, "NULL"),
     learning_type: default!(Option<&str>, "NULL"),

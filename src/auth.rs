@@ -3,7 +3,8 @@
 //! The caller is resolved per transaction, in this order:
 //! 1. a token verified by [`learnings_authenticate`] in this transaction;
 //! 2. PostgREST's `request.jwt.claims`, when trusted;
-//! 3. nobody: a trusted backend, unless the role must present a token.
+//! 3. nobody: a trusted backend only for roles an administrator trusts (or that own the
+//!    table, or bypass row-level security anyway); any other role must present a token.
 //!
 //! The API functions ask [`Caller::scope`] before they touch a table; the row-level
 //! security policies ask the same questions through [`learnings_policy_access`] and
@@ -14,11 +15,12 @@ use std::cell::{Cell, RefCell};
 use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
 
+use crate::catalog;
 use crate::errors::{self, ApiError, ApiResult, SqlState};
 use crate::jwt;
 use crate::settings::{
-    self, ADMIN_SCOPE, ENFORCE_SCOPES, REQUIRE_TOKEN, SCOPES_CLAIM, TRUST_REQUEST_CLAIMS,
-    USER_ID_CLAIM, USER_ISOLATION,
+    self, ADMIN_SCOPE, CLAIMS_LOGIN_ROLES, ENFORCE_SCOPES, REQUIRE_TOKEN, SCOPES_CLAIM,
+    TRUSTED_ROLES, TRUST_REQUEST_CLAIMS, USER_ID_CLAIM, USER_ISOLATION,
 };
 
 /// What a statement does to learnings, and the scope it needs.
@@ -50,6 +52,8 @@ impl Action {
 pub struct Principal {
     pub user_id: Option<String>,
     pub scopes: Vec<String>,
+    /// The token's `exp` (epoch seconds), checked at every use, not only at verification.
+    pub expires_at: Option<i64>,
 }
 
 impl Principal {
@@ -76,7 +80,31 @@ impl Principal {
                 .collect(),
             _ => Vec::new(),
         };
-        Ok(Principal { user_id, scopes })
+        let expires_at = claims
+            .get("exp")
+            .and_then(Value::as_f64)
+            .map(|exp| exp.floor() as i64);
+        Ok(Principal {
+            user_id,
+            scopes,
+            expires_at,
+        })
+    }
+
+    /// 401 once the token has expired (beyond the configured leeway): a transaction that
+    /// outlives its token loses the identity, instead of keeping it until it ends.
+    fn check_not_expired(&self) -> ApiResult<()> {
+        let Some(expires_at) = self.expires_at else {
+            return Ok(());
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let leeway = i64::from(jwt::leeway_seconds());
+        if now > expires_at.saturating_add(leeway) {
+            return Err(unauthorized("invalid token: token has expired"));
+        }
+        Ok(())
     }
 
     fn is_admin(&self) -> bool {
@@ -114,12 +142,13 @@ impl Caller {
     /// Who is calling, or why nobody may: 401 for a missing or refused identity.
     pub fn current() -> ApiResult<Caller> {
         if let Some(principal) = verified_principal() {
+            principal.check_not_expired()?;
             return Ok(Caller::Authenticated(principal));
         }
         if let Some(claims) = settings::current(c"request.jwt.claims") {
             return request_claims(&claims).map(Caller::Authenticated);
         }
-        if REQUIRE_TOKEN.get() {
+        if !trusted_backend()? {
             return Err(unauthorized(
                 "a token is required: call learnings_authenticate(token) in this transaction first",
             ));
@@ -159,9 +188,41 @@ pub fn forbidden(message: impl Into<String>) -> ApiError {
     ApiError::new(SqlState::Forbidden, message)
 }
 
+/// Whether the current role may act without a token, as a trusted backend (AgentOS with
+/// auth off): always when `require_token` is off; otherwise superusers, roles that bypass
+/// row-level security or own the extension's table (the agent runtime: policies never
+/// apply to them anyway), and the roles listed in `agno_learnings.trusted_roles`.
+fn trusted_backend() -> ApiResult<bool> {
+    if !REQUIRE_TOKEN.get() {
+        return Ok(true);
+    }
+    // SAFETY: plain lookups of the current role's attributes and memberships.
+    let role = unsafe { pg_sys::GetUserId() };
+    if unsafe { pg_sys::superuser_arg(role) || pg_sys::has_bypassrls_privilege(role) } {
+        return Ok(true);
+    }
+    let owner = catalog::owner_of(catalog::home()?.table)?;
+    if owner != pg_sys::InvalidOid && unsafe { pg_sys::has_privs_of_role(role, owner) } {
+        return Ok(true);
+    }
+    Ok(settings::roles(&TRUSTED_ROLES)
+        .into_iter()
+        .any(|trusted| unsafe { pg_sys::has_privs_of_role(role, trusted) }))
+}
+
+/// Whether this session logged in as a role whose `request.jwt.claims` are PostgREST's
+/// (`agno_learnings.claims_login_roles`): any role can `SET request.jwt.claims`, so the
+/// setting is only believed where the login role is one only PostgREST uses.
+fn claims_from_authenticator() -> bool {
+    // SAFETY: the session's login role, set once at connection.
+    let session = unsafe { pg_sys::GetSessionUserId() };
+    settings::roles(&CLAIMS_LOGIN_ROLES).contains(&session)
+}
+
 /// PostgREST's claims. An anonymous request (claims holding only the role) is always
-/// refused; any other is accepted only when the administrator trusts the setting, since
-/// every role can `SET request.jwt.claims` to anything.
+/// refused; any other is accepted only when the administrator trusts the setting and the
+/// session logged in as PostgREST's authenticator, since every role can
+/// `SET request.jwt.claims` to anything.
 fn request_claims(text: &str) -> ApiResult<Principal> {
     let claims: Map<String, Value> = serde_json::from_str(text)
         .map_err(|_| unauthorized("request.jwt.claims is not a JSON object"))?;
@@ -176,11 +237,19 @@ fn request_claims(text: &str) -> ApiResult<Principal> {
              authenticate with learnings_authenticate(token)",
         ));
     }
+    if !claims_from_authenticator() {
+        return Err(unauthorized(
+            "request.jwt.claims is trusted only in sessions of PostgREST's authenticator \
+             (agno_learnings.claims_login_roles); authenticate with learnings_authenticate(token)",
+        ));
+    }
     // PostgREST checks `aud` only when a token carries one; the audience and issuer the
     // administrator requires hold for both doors.
     jwt::check_required_claims(&claims)
         .map_err(|reason| unauthorized(format!("invalid token: {reason}")))?;
-    principal(&claims)
+    let principal = principal(&claims)?;
+    principal.check_not_expired()?;
+    Ok(principal)
 }
 
 /// Subjects AgentOS mints for itself (service accounts, OAuth clients, the scheduler).
@@ -235,7 +304,7 @@ fn verified_principal() -> Option<Principal> {
 /// identity until the transaction ends. A transaction authenticated as one user cannot
 /// switch to another (PT401); the same user may present a fresh token.
 #[pg_extern]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+#[search_path(pg_catalog, pg_temp)]
 fn learnings_authenticate(token: default!(Option<&str>, "NULL")) -> pgrx::JsonB {
     errors::unwrap_or_raise(authenticate(token))
 }
@@ -291,16 +360,27 @@ pub fn as_api<T>(action: Action, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The API action whose statement is running, if any (see [`as_api`]).
+pub fn api_action() -> Option<Action> {
+    API_ACTION.get()
+}
+
+/// The action that decides what this statement may read: an API write reads the rows it
+/// touches with the write's scope.
+pub fn read_action() -> Action {
+    API_ACTION.get().unwrap_or(Action::Read)
+}
+
 /// 'all', 'own' or 'none': the rows of a learnings table the caller may `action`
-/// ('read', 'write' or 'delete'). Used by the tables' row-level security policies.
-#[pg_extern(stable, parallel_restricted)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+/// ('read', 'write' or 'delete'). Used by the tables' row-level security policies;
+/// declared in sql/finalize.sql, in the internal schema.
+#[pg_extern(sql = false)]
 fn learnings_policy_access(action: &str) -> &'static str {
     let Some(action) = Action::parse(action) else {
         return "none";
     };
-    let action = match (action, API_ACTION.get()) {
-        (Action::Read, Some(api)) => api,
+    let action = match action {
+        Action::Read => read_action(),
         _ => action,
     };
     match Caller::current().and_then(|caller| caller.scope(action)) {
@@ -310,9 +390,9 @@ fn learnings_policy_access(action: &str) -> &'static str {
     }
 }
 
-/// The user whose rows a scoped caller may act on; NULL for anyone else.
-#[pg_extern(stable, parallel_restricted)]
-#[search_path(pg_catalog, @extschema@, pg_temp)]
+/// The user whose rows a scoped caller may act on; NULL for anyone else (declared in
+/// sql/finalize.sql).
+#[pg_extern(sql = false)]
 fn learnings_policy_user() -> Option<String> {
     match Caller::current().ok()? {
         Caller::Authenticated(principal) => principal.user_id,

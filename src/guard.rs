@@ -47,7 +47,7 @@ fn guard_drop(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<()> {
         }
         _ => false,
     };
-    if !drops_us || !holds_rows()? {
+    if !drops_us || !holds_rows(&schema)? {
         return Ok(());
     }
     let table = format!("{}.agno_learnings", pgrx::spi::quote_identifier(&schema));
@@ -90,25 +90,29 @@ unsafe fn string_value(node: *mut pg_sys::Node) -> String {
 
 fn extension_schema() -> ApiResult<Option<String>> {
     Ok(Spi::get_one::<String>(
-        "SELECT n.nspname::text FROM pg_catalog.pg_extension AS e \
-           JOIN pg_catalog.pg_namespace AS n ON n.oid = e.extnamespace \
-          WHERE e.extname = 'agno_learnings'",
+        "SELECT n.nspname::pg_catalog.text FROM pg_catalog.pg_extension AS e \
+           JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace \
+          WHERE e.extname OPERATOR(pg_catalog.=) 'agno_learnings'::pg_catalog.name",
     )?)
 }
 
 /// Whether the extension's own table still belongs to it (a detached table stays when
 /// the extension goes) and has any row (the view of its owner or a superuser, who alone
-/// can drop the extension: no policies apply to them).
-fn holds_rows() -> ApiResult<bool> {
-    let member = Spi::get_one::<bool>(
+/// can drop the extension: no policies apply to them). Every name is qualified and every
+/// operator pg_catalog's: this runs as whoever drops, often a superuser, and the schema
+/// may belong to another role.
+fn holds_rows(schema: &str) -> ApiResult<bool> {
+    let table = format!("{}.agno_learnings", pgrx::spi::quote_identifier(schema));
+    let member = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT FROM pg_catalog.pg_depend \
-                         WHERE classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
-                           AND objid = pg_catalog.to_regclass('agno_learnings') \
-                           AND refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass \
-                           AND deptype = 'e')",
+                         WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass \
+                           AND objid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)::pg_catalog.oid \
+                           AND refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass \
+                           AND deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog.\"char\")",
+        &[table.as_str().into()],
     )?;
     if member != Some(true) {
         return Ok(false);
     }
-    Ok(Spi::get_one::<bool>("SELECT EXISTS (SELECT FROM agno_learnings)")?.unwrap_or(false))
+    Ok(Spi::get_one::<bool>(&format!("SELECT EXISTS (SELECT FROM {table})"))?.unwrap_or(false))
 }

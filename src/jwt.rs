@@ -70,7 +70,7 @@ pub fn check_required_claims(claims: &Claims) -> Result<(), Refusal> {
 fn validation(alg: Algorithm) -> Result<Validation, Refusal> {
     let mut validation = Validation::new(alg);
     validation.algorithms = vec![alg];
-    validation.leeway = u64::try_from(JWT_LEEWAY.get().clamp(0, settings::MAX_LEEWAY)).unwrap_or(0);
+    validation.leeway = u64::try_from(leeway_seconds()).unwrap_or(0);
     validation.reject_tokens_expiring_in_less_than = 0;
     validation.validate_exp = true;
     validation.validate_nbf = true;
@@ -204,6 +204,11 @@ fn describe(kind: &ErrorKind) -> Refusal {
         }
         _ => "token is malformed".into(),
     }
+}
+
+/// The configured clock-skew allowance for `exp` and `nbf`, in seconds (0–86400).
+pub fn leeway_seconds() -> i32 {
+    JWT_LEEWAY.get().clamp(0, settings::MAX_LEEWAY)
 }
 
 #[cfg(test)]

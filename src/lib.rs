@@ -10,6 +10,7 @@ use pgrx::prelude::*;
 
 mod api;
 mod auth;
+mod catalog;
 mod db;
 mod errors;
 mod guard;
@@ -18,6 +19,7 @@ mod jsonb;
 mod jwt;
 mod postgrest;
 mod query;
+mod row_rules;
 mod settings;
 mod target;
 mod validate;

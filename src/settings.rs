@@ -18,7 +18,10 @@ use pgrx::pg_sys;
 pub static USER_ISOLATION: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static ENFORCE_SCOPES: GucSetting<bool> = GucSetting::<bool>::new(true);
 pub static TRUST_REQUEST_CLAIMS: GucSetting<bool> = GucSetting::<bool>::new(true);
-pub static REQUIRE_TOKEN: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub static REQUIRE_TOKEN: GucSetting<bool> = GucSetting::<bool>::new(true);
+pub static CLAIMS_LOGIN_ROLES: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(Some(c"learnings_authenticator"));
+pub static TRUSTED_ROLES: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static USER_ID_CLAIM: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(Some(c"sub"));
 pub static SCOPES_CLAIM: GucSetting<Option<CString>> =
@@ -56,7 +59,7 @@ pub fn init() {
         ),
         (
             c"agno_learnings.require_token",
-            c"Refuse callers that present neither a verified token nor trusted claims.",
+            c"Refuse callers subject to row-level security that present neither a verified token nor trusted claims, unless listed in trusted_roles.",
             &REQUIRE_TOKEN,
         ),
     ];
@@ -70,7 +73,9 @@ pub fn init() {
             GucFlags::default(),
         );
     }
-    let texts: [(&'static CStr, &'static CStr, &'static GucSetting<Option<CString>>); 9] = [
+    let texts: [(&'static CStr, &'static CStr, &'static GucSetting<Option<CString>>); 11] = [
+        (c"agno_learnings.claims_login_roles", c"Login roles (comma-separated) whose sessions' request.jwt.claims are PostgREST's: PostgREST's authenticator.", &CLAIMS_LOGIN_ROLES),
+        (c"agno_learnings.trusted_roles", c"Roles (comma-separated, members included) that may act without a token as trusted backends.", &TRUSTED_ROLES),
         (c"agno_learnings.user_id_claim", c"Claim holding the caller's user id.", &USER_ID_CLAIM),
         (c"agno_learnings.scopes_claim", c"Claim holding the caller's scopes (a list, or a space-separated string).", &SCOPES_CLAIM),
         (c"agno_learnings.admin_scope", c"Scope that grants full access.", &ADMIN_SCOPE),
@@ -119,6 +124,22 @@ pub fn text(setting: &GucSetting<Option<CString>>) -> Option<String> {
         .get()
         .and_then(|v| v.into_string().ok())
         .filter(|v| !v.trim().is_empty())
+}
+
+/// The roles a comma-separated role-list setting names; unknown names are skipped (a role
+/// created later counts from then on).
+pub fn roles(setting: &GucSetting<Option<CString>>) -> Vec<pg_sys::Oid> {
+    let Some(list) = text(setting) else {
+        return Vec::new();
+    };
+    list.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .filter_map(|name| CString::new(name).ok())
+        // SAFETY: a catalog lookup by name; missing_ok returns InvalidOid.
+        .map(|name| unsafe { pg_sys::get_role_oid(name.as_ptr(), true) })
+        .filter(|oid| *oid != pg_sys::InvalidOid)
+        .collect()
 }
 
 /// Any setting by name (for example PostgREST's `request.jwt.claims`), with unset and

@@ -7,6 +7,7 @@
 
 use pgrx::datum::DatumWithOid;
 
+use crate::catalog;
 use crate::db::{self, Access};
 use crate::errors::{shorten, ApiError, ApiResult};
 
@@ -33,21 +34,25 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
         ));
     }
     let name = table.unwrap_or(DEFAULT_TABLE);
-    // The registry is found through the function's pinned search_path (the extension's
-    // schema); the relation must still exist under its registered name, with the
-    // row-level security registration gave it (a table dropped and re-created under the
-    // same name has none until it is registered again).
-    let row = db::texts(
-        Access::Read,
-        "SELECT pg_catalog.current_database()::text, \
-                        (SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) \
-                           FROM learnings_tables AS r \
-                           JOIN pg_catalog.pg_namespace AS n ON n.nspname = r.schema_name \
-                           JOIN pg_catalog.pg_class AS c ON c.relnamespace = n.oid \
-                                AND c.relname = r.table_name AND c.relrowsecurity \
-                          WHERE r.name = $1)",
-        &[DatumWithOid::from(name)],
-    )?;
+    // The registry is read as the extension's owner (it is not every client's to list);
+    // the relation must still exist under its registered name, with the row-level
+    // security registration gave it (a table dropped and re-created under the same name
+    // has none until it is registered again).
+    let sql = format!(
+        "SELECT pg_catalog.current_database()::pg_catalog.text, \
+                (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' \
+                        OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) \
+                   FROM {} AS r \
+                   JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) r.schema_name \
+                   JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
+                        AND c.relname OPERATOR(pg_catalog.=) r.table_name AND c.relrowsecurity \
+                  WHERE r.name OPERATOR(pg_catalog.=) $1)",
+        catalog::REGISTRY
+    );
+    let owner = catalog::home()?.owner;
+    let row = catalog::as_owner(owner, || {
+        db::texts(Access::Read, &sql, &[DatumWithOid::from(name)])
+    })?;
     let database = row.first().cloned().flatten();
     let relation = row.get(1).cloned().flatten();
     if let Some(db_id) = db_id {
@@ -70,6 +75,6 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
                 "The learnings table '{DEFAULT_TABLE}' is not registered with agno_learnings \
                  (or has lost its row-level security)"
             ))
-            .with_hint("SELECT learnings_register_table('<schema>.agno_learnings')"),
+            .with_hint("SELECT <schema>.learnings_register_table('<schema>.agno_learnings')"),
         })
 }

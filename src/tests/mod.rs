@@ -12,6 +12,7 @@ mod lifecycle;
 mod list;
 mod records;
 mod security;
+mod table_door;
 mod tables;
 mod tokens;
 mod users;

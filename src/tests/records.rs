@@ -207,20 +207,27 @@ mod tests {
 
     #[pg_test]
     fn functions_pin_search_path_and_run_as_invoker() {
-        let unpinned = Spi::get_one::<i64>(
-            "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-             WHERE n.nspname = 'public' AND p.proname LIKE 'learnings\\_%' \
-               AND (p.prosecdef OR NOT EXISTS (SELECT FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%'))",
-        )
+        // Every function of the extension, in either schema, runs as its caller and
+        // searches pg_catalog alone: nothing planted in the extension's schema (which
+        // may belong to agno's runtime) can stand in for an operator or function.
+        let members = "FROM pg_proc p JOIN pg_depend d ON d.classid = 'pg_proc'::regclass \
+             AND d.objid = p.oid AND d.deptype = 'e' \
+             AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'agno_learnings') \
+             AND p.pronamespace::regnamespace::text IN ('public', 'agno_learnings_internal')";
+        let unpinned = Spi::get_one::<String>(&format!(
+            "SELECT string_agg(p.oid::regprocedure::text, ', ') {members} \
+              WHERE p.prosecdef OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)"
+        ))
         .unwrap();
-        assert_eq!(unpinned, Some(0));
+        assert_eq!(unpinned, None);
+        let per_schema = Spi::get_one::<String>(&format!(
+            "SELECT string_agg(n || ' ' || c, ', ' ORDER BY n) FROM \
+               (SELECT p.pronamespace::regnamespace::text AS n, count(*) AS c {members} GROUP BY 1) AS s"
+        ))
+        .unwrap();
         assert_eq!(
-            Spi::get_one::<i64>(
-                "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-                 WHERE n.nspname = 'public' AND p.proname LIKE 'learnings\\_%'"
-            )
-            .unwrap(),
-            Some(14)
+            per_schema.as_deref(),
+            Some("agno_learnings_internal 7, public 10")
         );
     }
 }

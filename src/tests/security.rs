@@ -141,11 +141,20 @@ mod tests {
         });
         run("RESET agno_learnings.user_isolation");
 
-        // A direct connection without claims is a trusted backend.
+        // A direct connection without claims must present a token…
+        as_role("app", None, || {
+            assert_eq!(visible_ids(), Vec::<String>::new());
+            assert_fails("SELECT learnings_list()", "PT401");
+        });
+        // …unless an administrator marks its role a trusted backend (members included).
+        run("SET LOCAL agno_learnings.trusted_roles = 'nobody_here, app'");
         as_role("app", None, || {
             assert_eq!(visible_ids().len(), 2);
             assert_eq!(listed("SELECT learnings_list()").len(), 2);
         });
+        run("SET LOCAL agno_learnings.require_token = off");
+        run("RESET agno_learnings.trusted_roles");
+        as_role("app", None, || assert_eq!(visible_ids().len(), 2));
     }
 
     #[pg_test]
@@ -155,7 +164,7 @@ mod tests {
             assert_eq!(visible_ids(), ["p_alice", "shared"]);
             // Inserts only rows it owns.
             run("INSERT INTO agno_learnings (learning_id, learning_type, user_id, content, created_at) \
-                 VALUES ('mine', 'decision_log', 'alice', '{}', 1)");
+                 VALUES ('00000000-0000-4000-8000-000000000001', 'decision_log', 'alice', '{}', 1)");
             for owner in ["'bob'", "NULL"] {
                 assert_fails(
                     &format!(
@@ -169,8 +178,9 @@ mod tests {
             assert_eq!(int("WITH u AS (UPDATE agno_learnings SET content = '{\"n\": 1}' RETURNING 1) SELECT count(*) FROM u"), 2);
             // Cannot give its row away.
             assert_fails(
-                "UPDATE agno_learnings SET user_id = 'bob' WHERE learning_id = 'mine'",
-                "42501",
+                "UPDATE agno_learnings SET user_id = 'bob' \
+                 WHERE learning_id = '00000000-0000-4000-8000-000000000001'",
+                "PT422",
             );
             assert_eq!(
                 int("WITH d AS (DELETE FROM agno_learnings RETURNING 1) SELECT count(*) FROM d"),
@@ -259,7 +269,7 @@ mod tests {
             assert_fails(
                 "INSERT INTO agno_learnings (learning_id, learning_type, content, created_at) \
                  VALUES ('x', 'decision_log', '{}', 1)",
-                "42501",
+                "PT401",
             );
         });
         assert_eq!(int("SELECT count(*) FROM agno_learnings"), 3);
@@ -300,6 +310,7 @@ mod tests {
     fn owners_and_bypassrls_roles_are_unaffected() {
         seed();
         // The superuser running the tests owns the table; even with claims it sees all.
+        run("SELECT set_config('agno_learnings.claims_login_roles', session_user, true)");
         Spi::run_with_args(
             "SELECT set_config('request.jwt.claims', $1, true)",
             &[ALICE.into()],
@@ -320,6 +331,8 @@ mod tests {
                 "enforce_scopes",
                 "trust_request_claims",
                 "require_token",
+                "claims_login_roles",
+                "trusted_roles",
                 "user_id_claim",
                 "scopes_claim",
                 "admin_scope",
@@ -370,5 +383,91 @@ mod tests {
             assert_eq!(int("SELECT count(*) FROM public.agno_learnings"), 2);
             run("RESET search_path");
         });
+    }
+
+    #[pg_test]
+    fn operators_planted_by_the_schema_owner_never_run() {
+        seed();
+        // agno creates the extension's schema as its runtime role, which can then add
+        // operators there; ours must never resolve to them (as a superuser least of all).
+        run("CREATE ROLE runtime");
+        run("ALTER SCHEMA public OWNER TO runtime");
+        run("SET LOCAL ROLE runtime");
+        for (args, name) in [
+            ("varchar, text", "vt"),
+            ("oid, regclass", "or"),
+            ("text, text", "tt"),
+        ] {
+            run(&format!(
+                "CREATE FUNCTION public.planted_{name}({args}) RETURNS boolean LANGUAGE plpgsql \
+                 AS $$ BEGIN RAISE EXCEPTION 'planted operator ran as %', current_user; END $$"
+            ));
+            let (left, right) = args.split_once(", ").unwrap();
+            run(&format!(
+                "CREATE OPERATOR public.= (LEFTARG = {left}, RIGHTARG = {right}, FUNCTION = public.planted_{name})"
+            ));
+        }
+        run("RESET ROLE");
+        json("SELECT learnings_get('p_alice')");
+        json("SELECT learnings_update('p_alice', '{\"content\": {\"n\": 1}}')");
+        json("SELECT learnings_list(user_id => 'alice')");
+        json("SELECT learnings_list_users(user_id => 'alice')");
+        json("SELECT learnings_create(learning_type => 'user_memory', user_id => 'alice', content => '{}')");
+        run("SELECT learnings_delete('memories_alice')");
+        run("SELECT learnings_delete_user('bob')");
+        as_role("app", Some(ALICE), || {
+            json("SELECT learnings_get('p_alice')");
+            json("SELECT learnings_list()");
+        });
+        // The DROP guard, run as the superuser who drops, still only refuses.
+        assert_fails("DROP EXTENSION agno_learnings", "2BP01");
+        assert_eq!(
+            Spi::get_one::<bool>("SELECT rolsuper FROM pg_roles WHERE rolname = 'runtime'")
+                .unwrap(),
+            Some(false)
+        );
+    }
+
+    #[pg_test]
+    fn claims_count_only_in_the_authenticators_sessions() {
+        seed();
+        // By default only learnings_authenticator's sessions are PostgREST's: a role that
+        // sets request.jwt.claims itself gains nothing, the admin scope included.
+        for claims in [ADMIN, ALICE] {
+            Spi::run_with_args(
+                "SELECT set_config('request.jwt.claims', $1, true)",
+                &[claims.into()],
+            )
+            .unwrap();
+            run("SET LOCAL ROLE app");
+            assert_fails("SELECT learnings_list()", "PT401");
+            assert_eq!(visible_ids(), Vec::<String>::new());
+            run("RESET ROLE");
+        }
+    }
+
+    #[pg_test]
+    fn row_estimates_do_not_tell_a_users_row_count() {
+        for i in 0..500 {
+            insert_row(&format!("c{i}"), "note", Some("carol"), i, None);
+        }
+        insert_row("d", "note", Some("dave"), 1, None);
+        run("ANALYZE agno_learnings");
+        client_role("app");
+        as_role("app", Some(ALICE), || {
+            let estimate = |user: &str| {
+                json(&format!(
+                    "SELECT tests.explain_json('SELECT * FROM agno_learnings WHERE user_id = ''{user}''') \
+                       -> 0 -> 'Plan' -> 'Plan Rows'"
+                ))
+            };
+            assert_eq!(estimate("carol"), estimate("nobody"));
+        });
+        assert_eq!(
+            int("SELECT count(*) FROM pg_statistic WHERE starelid = 'agno_learnings'::regclass \
+                 AND staattnum = (SELECT attnum FROM pg_attribute \
+                                   WHERE attrelid = 'agno_learnings'::regclass AND attname = 'user_id')"),
+            0
+        );
     }
 }

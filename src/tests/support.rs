@@ -20,6 +20,16 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- EXPLAIN (FORMAT JSON) of a statement, as the caller sees it.
+CREATE FUNCTION tests.explain_json(statement text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE plan jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || statement INTO plan;
+    RETURN plan;
+END
+$$;
+
 -- The message and detail a failing statement raises, as jsonb (for PGRST errors).
 CREATE FUNCTION tests.error_parts(statement text, OUT message jsonb, OUT detail jsonb)
 LANGUAGE plpgsql AS $$
@@ -116,7 +126,10 @@ pub fn client_role(name: &str) {
 }
 
 /// Runs `f` as `role` with PostgREST-style `claims` (NULL: none) for this transaction.
+/// The test's session stands in for PostgREST's authenticator: its claims are trusted
+/// (agno_learnings.claims_login_roles names it) for this transaction.
 pub fn as_role<T>(role: &str, claims: Option<&str>, f: impl FnOnce() -> T) -> T {
+    run("SELECT set_config('agno_learnings.claims_login_roles', session_user, true)");
     match claims {
         Some(claims) => Spi::run_with_args(
             "SELECT set_config('request.jwt.claims', $1, true)",

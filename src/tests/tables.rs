@@ -154,7 +154,10 @@ mod tests {
             );
         }
         assert_fails("SELECT learnings_register_table(NULL)", "22023");
-        assert_eq!(int("SELECT count(*) FROM learnings_tables"), 1);
+        assert_eq!(
+            int("SELECT count(*) FROM agno_learnings_internal.learnings_tables"),
+            1
+        );
     }
 
     #[pg_test]
@@ -185,7 +188,7 @@ mod tests {
         );
         assert_eq!(
             Spi::get_one::<String>(
-                "SELECT schema_name::text FROM learnings_tables WHERE name = 'agno_learnings'"
+                "SELECT schema_name::text FROM agno_learnings_internal.learnings_tables WHERE name = 'agno_learnings'"
             )
             .unwrap()
             .as_deref(),
@@ -238,6 +241,48 @@ mod tests {
                 "SELECT count(*) FROM pg_indexes WHERE tablename = '{name}'"
             )),
             13
+        );
+    }
+
+    #[pg_test]
+    fn only_trusted_owners_tables_are_registered() {
+        // The owner of a table, and any role that may add triggers to it, runs code in
+        // every client's writes: an app role's table is refused, with the way out.
+        run("CREATE ROLE tenant_app");
+        run("CREATE SCHEMA tenant_a");
+        run(&format!("CREATE TABLE tenant_a.learnings {AGNO_LAYOUT}"));
+        run("ALTER TABLE tenant_a.learnings OWNER TO tenant_app");
+        assert_fails(
+            "SELECT learnings_register_table('tenant_a.learnings')",
+            "42501",
+        );
+        // Given to the runtime (the owner of the extension's table, here the superuser)…
+        run("ALTER TABLE tenant_a.learnings OWNER TO CURRENT_USER");
+        // …but with TRIGGER granted to another role, still refused.
+        run("GRANT TRIGGER ON tenant_a.learnings TO tenant_app");
+        assert_fails(
+            "SELECT learnings_register_table('tenant_a.learnings')",
+            "42501",
+        );
+        run("REVOKE TRIGGER ON tenant_a.learnings FROM tenant_app");
+        assert_eq!(
+            Spi::get_one::<String>("SELECT learnings_register_table('tenant_a.learnings')")
+                .unwrap()
+                .as_deref(),
+            Some("learnings")
+        );
+        // Registration added the row guard and dropped the identifying statistics.
+        assert_eq!(
+            int(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'tenant_a.learnings'::regclass \
+                 AND tgname = 'learnings_guard_row'"
+            ),
+            1
+        );
+        assert_eq!(
+            int("SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.learnings'::regclass \
+                 AND attname IN ('user_id', 'session_id', 'entity_id') AND attstattarget = 0"),
+            3
         );
     }
 }

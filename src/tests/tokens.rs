@@ -109,7 +109,7 @@ mod tests {
     }
 
     fn policy_user() -> Option<String> {
-        Spi::get_one::<String>("SELECT learnings_policy_user()").unwrap()
+        Spi::get_one::<String>("SELECT agno_learnings_internal.learnings_policy_user()").unwrap()
     }
 
     #[pg_test]
@@ -118,6 +118,8 @@ mod tests {
         insert_row("p_alice", "user_profile", Some("alice"), 1, None);
         insert_row("p_bob", "user_profile", Some("bob"), 1, None);
         client_role("app");
+        // To ask the policy helper by name (policies call it by oid, without this).
+        run("GRANT USAGE ON SCHEMA agno_learnings_internal TO app");
         run("SET LOCAL agno_learnings.require_token = on");
         as_role("app", None, || {
             assert_fails("SELECT learnings_list()", "PT401");
@@ -335,6 +337,8 @@ mod tests {
     fn the_secret_is_not_readable_by_ordinary_roles() {
         let _secret = configure_keys();
         client_role("app");
+        // To ask the policy helper by name (policies call it by oid, without this).
+        run("GRANT USAGE ON SCHEMA agno_learnings_internal TO app");
         let path =
             Spi::get_one::<String>("SELECT current_setting('agno_learnings.jwt_secret_file')")
                 .unwrap()
@@ -343,6 +347,30 @@ mod tests {
             assert_fails(&format!("SELECT pg_read_file('{path}')"), "42501");
             assert_fails(&format!("SELECT pg_read_binary_file('{path}')"), "42501");
             assert_fails(&format!("COPY (SELECT 1) TO '{path}.copy'"), "42501");
+        });
+    }
+
+    #[pg_test]
+    fn a_verified_token_expires_in_the_middle_of_a_transaction() {
+        let _secret = configure_keys();
+        insert_row("p_alice", "user_profile", Some("alice"), 1, None);
+        client_role("app");
+        // To ask the policy helper by name (policies call it by oid, without this).
+        run("GRANT USAGE ON SCHEMA agno_learnings_internal TO app");
+        as_role("app", None, || {
+            // Expired 5 s ago, within the 10 s leeway: accepted…
+            let mut c = claims("alice");
+            c["exp"] = j!(now() - 5);
+            authenticate(&hs256(&c));
+            assert_eq!(visible_ids(), ["p_alice"]);
+        });
+        // …and checked again at every use, not only at verification: once the leeway is
+        // gone (here: set to 0 rather than waiting), the identity is gone.
+        set("jwt_leeway", "0");
+        as_role("app", None, || {
+            assert_eq!(policy_user(), None);
+            assert_eq!(visible_ids(), Vec::<String>::new());
+            assert_fails("SELECT learnings_list()", "PT401");
         });
     }
 }

@@ -208,9 +208,9 @@ def index_names(dbname, table="agno_learnings", schema="ai"):
 
 
 def registry(dbname):
-    """The rows of ai.learnings_tables, as dicts."""
+    """The rows of agno_learnings_internal.learnings_tables, as dicts."""
     with connect(dbname) as conn:
-        cur = conn.execute("SELECT * FROM ai.learnings_tables")
+        cur = conn.execute("SELECT * FROM agno_learnings_internal.learnings_tables")
         names = [d.name for d in cur.description]
         return [dict(zip(names, [str(v) for v in row])) for row in cur.fetchall()]
 

@@ -2,7 +2,8 @@
 filled it, `CREATE EXTENSION agno_learnings SCHEMA ai` adopts the table: every row kept
 byte for byte, the extension's indexes, row-level security (4 policies) and registration
 added. A table that differs is adopted when it can be (an extra nullable column) or
-refused with an error that names the problem, and nothing changes; never data loss.
+refused with an error that names the problem (SQLSTATE 42P16, invalid_table_definition),
+and nothing changes; never data loss.
 
 The deployments are made the way AgentOS makes them: a non-superuser runtime role owns
 the database, and the table comes either from agno 3.1.10's own PostgresDb (which creates
@@ -136,6 +137,7 @@ def assert_refused_and_unchanged(dbname, column):
         run_sql(dbname, "CREATE EXTENSION agno_learnings SCHEMA ai")
     text = error_text(error.value)
     print(f"refused: {error.value.sqlstate}: {text}")
+    assert error.value.sqlstate == "42P16", f"not invalid_table_definition: {error.value.sqlstate}: {text}"
     assert column in text, f"the error does not name the column {column}: {text}"
     assert fingerprint(dbname) == before, "a refused adoption changed the rows"
     assert table_state(dbname) == state, "a refused adoption changed the table"

@@ -1,8 +1,9 @@
 """Contract section 1: DROP EXTENSION never destroys learnings data.
 
 Either the drop leaves ai.agno_learnings and every row in place, or it is refused with
-a clear message; both are accepted, data loss never is. With and without CASCADE, on a
-table the extension created and on one it adopted.
+a clear message (the guard's SQLSTATE 2BP01); both are accepted, data loss never is. With
+and without CASCADE, and DROP SCHEMA ai CASCADE (which would take the extension with it),
+on a table the extension created and on one it adopted.
 """
 
 import psycopg
@@ -37,7 +38,8 @@ def with_rows(databases, origin):
 @pytest.mark.parametrize("origin", ["created", "adopted"])
 @pytest.mark.parametrize("statement", ["DROP EXTENSION agno_learnings",
                                        "DROP EXTENSION agno_learnings CASCADE",
-                                       "DROP EXTENSION IF EXISTS agno_learnings RESTRICT"])
+                                       "DROP EXTENSION IF EXISTS agno_learnings RESTRICT",
+                                       "DROP SCHEMA ai CASCADE"])
 def test_drop_extension_never_loses_rows(databases, runtime_role, origin, statement):
     dbname = with_rows(databases, origin)
     before = fingerprint(dbname)
@@ -46,6 +48,7 @@ def test_drop_extension_never_loses_rows(databases, runtime_role, origin, statem
     except psycopg.Error as error:
         text = error_text(error)
         print(f"{statement}: refused: {error.sqlstate}: {text}")
+        assert error.sqlstate == "2BP01", f"not the guard's refusal: {error.sqlstate}: {text}"
         assert "learnings" in text.lower(), f"the refusal does not say what it protects: {text}"
         # Refused: the extension and its API are still there, the rows too.
         assert one(dbname, "SELECT count(*) FROM pg_extension WHERE extname = 'agno_learnings'") == 1

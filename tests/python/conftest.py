@@ -1,5 +1,7 @@
-"""Fixtures for the Python suites: a running PostgreSQL 15 cluster (PGHOST, PGPORT,
-PGUSER, as scripts/test.sh provides), fresh databases with the extension, and PostgREST.
+"""Fixtures of the HTTP suite (test_http.py): a running PostgreSQL 15 cluster (PGHOST,
+PGPORT, PGUSER, as scripts/test.sh provides), fresh databases with the extension, and
+PostgREST. The agno client, lifecycle and standby suites live in tests/agno and
+tests/replica.
 """
 
 import contextlib
@@ -39,14 +41,13 @@ def run_sql(dbname, sql, params=None, user=None):
         return cur.fetchall() if cur.description else None
 
 
-def create_database(name, *, extension=True, schema="ai"):
-    """A fresh database; with the extension installed in `schema` unless told not to."""
+def create_database(name, *, schema="ai"):
+    """A fresh database with the extension installed in `schema`."""
     with connect() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    if extension:
-        run_sql(name, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        run_sql(name, f'CREATE EXTENSION agno_learnings SCHEMA "{schema}"')
+    run_sql(name, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    run_sql(name, f'CREATE EXTENSION agno_learnings SCHEMA "{schema}"')
     return name
 
 
@@ -61,15 +62,6 @@ def pg_os_user_dir(prefix):
     if os.geteuid() == 0:
         shutil.chown(path, "postgres", "postgres")
     return path
-
-
-def as_pg_user(args, **kwargs):
-    """Runs a PostgreSQL program as the cluster's OS user, without Rust's backtrace
-    variables (a server would pass them into error details)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUST_")}
-    if os.geteuid() == 0:
-        args = ["runuser", "-u", "postgres", "--", *args]
-    return subprocess.run(args, env=env, check=True, capture_output=True, text=True, cwd="/", **kwargs)
 
 
 @pytest.fixture(scope="session")

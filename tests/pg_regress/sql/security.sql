@@ -16,6 +16,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ai.agno_learnings TO regress_app;
 -- Nothing has loaded the extension's library in this session yet.
 SELECT count(*) AS loaded FROM pg_settings WHERE name = 'agno_learnings.user_isolation';
 
+-- This superuser session stands in for PostgREST's authenticator: its claims count.
+SET agno_learnings.claims_login_roles = 'postgres';
+
 SET ROLE regress_app;
 -- Before the library is loaded, PostgreSQL accepts any "x.y" setting as a placeholder,
 -- even one the library will define as superuser-only…
@@ -49,6 +52,12 @@ SELECT count(*) AS visible FROM ai.agno_learnings;
 SELECT regress.try('SELECT ai.learnings_list()');
 RESET ROLE;
 RESET agno_learnings.trust_request_claims;
+-- By default only learnings_authenticator's sessions carry PostgREST's claims.
+RESET agno_learnings.claims_login_roles;
+SET ROLE regress_app;
+SELECT count(*) AS visible FROM ai.agno_learnings;
+SELECT regress.try('SELECT ai.learnings_list()');
+RESET ROLE;
 RESET request.jwt.claims;
 
 SELECT learning_id, user_id FROM ai.agno_learnings ORDER BY learning_id;

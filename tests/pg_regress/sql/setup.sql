@@ -26,7 +26,7 @@ SELECT p.proname AS function,
  ORDER BY p.proname;
 
 -- The extension's own table is registered under its name.
-SELECT name, schema_name, table_name FROM ai.learnings_tables ORDER BY name;
+SELECT name, schema_name, table_name FROM agno_learnings_internal.learnings_tables ORDER BY name;
 
 -- A fresh install has no learnings.
 SELECT jsonb_pretty(ai.learnings_list());

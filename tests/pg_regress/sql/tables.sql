@@ -35,13 +35,13 @@ SELECT regress.try($$SELECT ai.learnings_list(db_id => current_database(), "tabl
 -- indexes and adds the missing ones the API's filters and sorts need.
 SELECT ai.learnings_register_table('tenant.team_learnings');
 \d tenant.team_learnings
-SELECT name, schema_name, table_name FROM ai.learnings_tables ORDER BY name;
+SELECT name, schema_name, table_name FROM agno_learnings_internal.learnings_tables ORDER BY name;
 -- Registering again changes nothing (no duplicate index, no second entry).
 SET client_min_messages = warning;
 SELECT ai.learnings_register_table('tenant.team_learnings');
 RESET client_min_messages;
 SELECT count(*) AS indexes FROM pg_indexes WHERE schemaname = 'tenant' AND tablename = 'team_learnings';
-SELECT name, schema_name, table_name FROM ai.learnings_tables ORDER BY name;
+SELECT name, schema_name, table_name FROM agno_learnings_internal.learnings_tables ORDER BY name;
 
 ------------------------------------------------------------------------------------------
 -- Every function works on it, and only on it.
@@ -100,7 +100,7 @@ SELECT call, regress.try('SELECT ai.' || call) AS result FROM (VALUES
   ($$learnings_list(db_id => current_database(), "table" => 'Archive "2024"')$$),
   ($$learnings_list(db_id => current_database(), "table" => 'tenant."Archive ""2024"""')$$),
   ($$learnings_list(db_id => current_database(), "table" => 'Archive')$$)) AS c(call);
-SELECT name, schema_name, table_name FROM ai.learnings_tables ORDER BY name;
+SELECT name, schema_name, table_name FROM agno_learnings_internal.learnings_tables ORDER BY name;
 
 ------------------------------------------------------------------------------------------
 -- Tables of another layout are refused with a clear error, and not registered.
@@ -120,7 +120,7 @@ SELECT call, regress.try('SELECT ai.' || call) AS result FROM (VALUES
   ($$learnings_register_table('tenant.a_view')$$),
   ($$learnings_register_table('tenant.no_such_table')$$),
   ($$learnings_register_table('no_such_schema.agno_learnings')$$)) AS c(call);
-SELECT name FROM ai.learnings_tables ORDER BY name;
+SELECT name FROM agno_learnings_internal.learnings_tables ORDER BY name;
 
 ------------------------------------------------------------------------------------------
 -- A registered table that is dropped is no longer found (404, not an internal error).
@@ -130,4 +130,4 @@ SELECT regress.try($$SELECT ai.learnings_create(learning_type => 'decision_log',
                                                 db_id => current_database(), "table" => 'archive')$$);
 
 DROP SCHEMA tenant CASCADE;
-DELETE FROM ai.learnings_tables WHERE name <> 'agno_learnings';
+DELETE FROM agno_learnings_internal.learnings_tables WHERE name <> 'agno_learnings';

@@ -1,0 +1,335 @@
+-- agno_learnings 0.2.0 → 0.3.0 (ALTER EXTENSION agno_learnings UPDATE).
+--
+-- 0.3.0 closes what a security review of 0.2.0 found (README, "Security model"):
+-- - functions search only pg_catalog (no planted operator in the extension's schema can
+--   run inside them); the internals move to the schema agno_learnings_internal, which
+--   PostgREST does not serve and only the extension's owner can add objects to;
+-- - writes through the tables keep the API's id rules, answer a hidden conflict with
+--   404, and never change a learning's identity (the learnings_guard_row trigger);
+-- - registration refuses tables whose owner is neither a superuser nor the runtime, and
+--   keeps no planner statistics on the columns that name users, sessions and entities;
+-- - the owner of the extension's table is kept for pg_dump and given back on restore.
+-- The new defaults of the settings (require_token on, claims trusted only from
+-- learnings_authenticator sessions) come with the library.
+
+DO $planted$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_proc AS p
+                WHERE p.pronamespace OPERATOR(pg_catalog.=) '@extschema@'::pg_catalog.regnamespace
+                  AND p.proname OPERATOR(pg_catalog.~~) 'learnings\_%'
+                  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend AS d
+                                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+                                     AND d.objid OPERATOR(pg_catalog.=) p.oid
+                                     AND d.deptype OPERATOR(pg_catalog.=) 'e'::pg_catalog."char")) THEN
+        RAISE EXCEPTION 'agno_learnings: schema @extschema@ holds functions named learnings_* that are not the extension''s'
+            USING ERRCODE = 'duplicate_function',
+                  HINT = 'They would shadow the extension''s own; drop them first.';
+    END IF;
+END
+$planted$;
+
+CREATE SCHEMA agno_learnings_internal;
+COMMENT ON SCHEMA agno_learnings_internal IS
+    'agno_learnings internals: the registry, row-level security helpers, triggers. Not an API.';
+
+-- Internals move out of the schema PostgREST serves (objects keep their oids, so the
+-- policies that call the helpers keep working).
+ALTER TABLE @extschema@.learnings_tables SET SCHEMA agno_learnings_internal;
+REVOKE SELECT ON agno_learnings_internal.learnings_tables FROM PUBLIC;
+ALTER FUNCTION @extschema@.learnings_index_name(name, text) SET SCHEMA agno_learnings_internal;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_index_name(name, text) FROM PUBLIC;
+ALTER FUNCTION @extschema@.learnings_policy_access(text) SET SCHEMA agno_learnings_internal;
+ALTER FUNCTION agno_learnings_internal.learnings_policy_access(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_policy_user() SET SCHEMA agno_learnings_internal;
+ALTER FUNCTION agno_learnings_internal.learnings_policy_user() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_guard_drop() SET SCHEMA agno_learnings_internal;
+ALTER FUNCTION agno_learnings_internal.learnings_guard_drop() SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_guard_drop() FROM PUBLIC;
+
+-- The API searches only pg_catalog.
+ALTER FUNCTION @extschema@.learnings_list(text, text, text, text, text, text, text, text, integer, integer, text, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_create(text, jsonb, text, text, text, text, text, text, text, jsonb, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_get(text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_update(text, jsonb, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_delete(text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_list_users(text, text, integer, integer, text, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_delete_user(text, text, text, text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION @extschema@.learnings_authenticate(text) SET search_path = pg_catalog, pg_temp;
+
+CREATE TABLE agno_learnings_internal.learnings_table_owner (
+    only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+    owner name NOT NULL
+);
+SELECT pg_catalog.pg_extension_config_dump('agno_learnings_internal.learnings_table_owner'::pg_catalog.regclass,
+                                           ''::pg_catalog.text);
+
+CREATE FUNCTION agno_learnings_internal.learnings_apply_owner() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $apply$
+DECLARE
+    learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
+    current_owner name;
+BEGIN
+    current_owner := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
+                       WHERE c.oid = learnings);
+    IF learnings IS NOT NULL AND current_owner IS DISTINCT FROM NEW.owner THEN
+        BEGIN
+            EXECUTE format('ALTER TABLE %s OWNER TO %I', learnings, NEW.owner);
+        EXCEPTION WHEN undefined_object OR insufficient_privilege THEN
+            RAISE WARNING 'agno_learnings: % stays owned by %: %', learnings, current_owner, SQLERRM
+                USING HINT = format('ALTER TABLE %s OWNER TO <the agent runtime''s role>', learnings);
+        END;
+    END IF;
+    RETURN NULL;
+END
+$apply$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_apply_owner() FROM PUBLIC;
+CREATE TRIGGER learnings_apply_owner AFTER INSERT OR UPDATE ON agno_learnings_internal.learnings_table_owner
+    FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_apply_owner();
+INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
+SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
+ WHERE c.oid = '@extschema@.agno_learnings'::pg_catalog.regclass;
+
+CREATE FUNCTION agno_learnings_internal.learnings_record_owner() RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $record$
+DECLARE
+    learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
+BEGIN
+    IF learnings IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
+                                         WHERE c.objid = learnings) THEN
+        RETURN;
+    END IF;
+    BEGIN
+        INSERT INTO agno_learnings_internal.learnings_table_owner AS o (owner)
+        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings
+        ON CONFLICT (only_row) DO UPDATE SET owner = EXCLUDED.owner
+         WHERE o.owner IS DISTINCT FROM EXCLUDED.owner;
+    EXCEPTION WHEN insufficient_privilege THEN
+        RAISE WARNING 'agno_learnings: the new owner of % is not recorded for pg_dump', learnings
+            USING HINT = 'Change its owner as a superuser.';
+    END;
+END
+$record$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_record_owner() FROM PUBLIC;
+CREATE EVENT TRIGGER learnings_record_owner ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE')
+    EXECUTE FUNCTION agno_learnings_internal.learnings_record_owner();
+
+CREATE FUNCTION agno_learnings_internal.learnings_guard_row() RETURNS trigger
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_guard_row_wrapper';
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_guard_row() FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION @extschema@.learnings_register_table(learnings_table regclass, name text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+-- Re-registering must not print a NOTICE per index that already exists.
+SET client_min_messages = warning
+AS $register$
+DECLARE
+    relation   pg_catalog.pg_class%ROWTYPE;
+    rel_schema name;
+    registered text := learnings_register_table.name;
+    existing   agno_learnings_internal.learnings_tables%ROWTYPE;
+    runtime    oid;
+    problems   text;
+    col        text;
+    policy     record;
+    condition  text;
+BEGIN
+    IF learnings_table IS NULL THEN
+        RAISE EXCEPTION 'agno_learnings: learnings_table must not be NULL'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO relation FROM pg_catalog.pg_class WHERE oid = learnings_table;
+    IF relation.relkind NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'agno_learnings: % is not a table', learnings_table
+            USING ERRCODE = 'wrong_object_type';
+    END IF;
+    rel_schema := (SELECT nspname FROM pg_catalog.pg_namespace WHERE oid = relation.relnamespace);
+    registered := coalesce(registered, relation.relname);
+    IF registered = '' THEN
+        RAISE EXCEPTION 'agno_learnings: the registered name must not be empty'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- A name means one table, and a table has one name: never re-point a name silently.
+    SELECT * INTO existing FROM agno_learnings_internal.learnings_tables AS t
+     WHERE t.name = registered OR (t.schema_name = rel_schema AND t.table_name = relation.relname);
+    IF FOUND AND (existing.name, existing.schema_name, existing.table_name)
+                 IS DISTINCT FROM (registered, rel_schema, relation.relname) THEN
+        RAISE EXCEPTION 'agno_learnings: % cannot be registered as "%"', learnings_table, registered
+            USING ERRCODE = 'duplicate_object',
+                  DETAIL = format('"%s" is registered for %I.%I.', existing.name,
+                                  existing.schema_name, existing.table_name),
+                  HINT = 'Unregister it first with learnings_unregister_table(name).';
+    END IF;
+
+    -- Who may run code in the table's writes (see above).
+    runtime := (SELECT c.relowner FROM pg_catalog.pg_class AS c
+                 WHERE c.oid = pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text));
+    IF learnings_table IS DISTINCT FROM pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text)
+       AND relation.relowner IS DISTINCT FROM runtime
+       AND NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = relation.relowner) THEN
+        RAISE EXCEPTION 'agno_learnings: % is owned by %, which is neither a superuser nor the owner of @extschema@.agno_learnings',
+                        learnings_table, relation.relowner::pg_catalog.regrole
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'A table''s owner runs code (triggers) inside every client''s writes.',
+                  HINT = format('ALTER TABLE %s OWNER TO %s, then register it.', learnings_table,
+                                coalesce(runtime::pg_catalog.regrole::text, 'postgres'));
+    END IF;
+    SELECT string_agg(DISTINCT a.grantee::pg_catalog.regrole::text, ', ')
+      INTO problems
+      FROM pg_catalog.aclexplode(relation.relacl) AS a
+     WHERE a.privilege_type = 'TRIGGER' AND a.grantee <> relation.relowner
+       AND NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.oid = a.grantee), false);
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'agno_learnings: other roles may add triggers to %', learnings_table
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'TRIGGER is granted to: ' || problems || '.',
+                  HINT = format('REVOKE TRIGGER ON %s FROM %s, then register it.', learnings_table, problems);
+    END IF;
+
+    -- The columns the API reads and writes, with the types agno gives them (text is
+    -- accepted for agno's varchar).
+    SELECT string_agg(format('%I (%s)', e.attname, e.wanted), ', ' ORDER BY e.ord)
+      INTO problems
+      FROM (VALUES (1, 'learning_id', 'character varying'), (2, 'learning_type', 'character varying'),
+                   (3, 'namespace', 'character varying'), (4, 'user_id', 'character varying'),
+                   (5, 'agent_id', 'character varying'), (6, 'team_id', 'character varying'),
+                   (7, 'workflow_id', 'character varying'), (8, 'session_id', 'character varying'),
+                   (9, 'entity_id', 'character varying'), (10, 'entity_type', 'character varying'),
+                   (11, 'content', 'jsonb'), (12, 'metadata', 'jsonb'),
+                   (13, 'created_at', 'bigint'), (14, 'updated_at', 'bigint'))
+           AS e(ord, attname, wanted)
+      LEFT JOIN pg_catalog.pg_attribute AS a
+        ON a.attrelid = learnings_table AND a.attname = e.attname AND NOT a.attisdropped
+     WHERE a.attname IS NULL
+        OR NOT (pg_catalog.format_type(a.atttypid, NULL) = e.wanted
+                OR (e.wanted = 'character varying' AND a.atttypid = 'text'::regtype));
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'agno_learnings: % does not have the learnings layout', learnings_table
+            USING ERRCODE = 'invalid_table_definition',
+                  DETAIL = 'Missing or mistyped columns: ' || problems || '.';
+    END IF;
+
+    -- Other columns must let the API insert without them.
+    SELECT string_agg(format('%I', a.attname), ', ')
+      INTO problems
+      FROM pg_catalog.pg_attribute AS a
+     WHERE a.attrelid = learnings_table AND a.attnum > 0 AND NOT a.attisdropped
+       AND a.attnotnull AND NOT a.atthasdef
+       AND a.attname NOT IN ('learning_id', 'learning_type', 'namespace', 'user_id', 'agent_id',
+                             'team_id', 'workflow_id', 'session_id', 'entity_id', 'entity_type',
+                             'content', 'metadata', 'created_at', 'updated_at');
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'agno_learnings: % has NOT NULL columns without defaults', learnings_table
+            USING ERRCODE = 'invalid_table_definition',
+                  DETAIL = 'Columns: ' || problems || '.';
+    END IF;
+
+    -- Creates are atomic through ON CONFLICT (learning_id), which needs a unique index.
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_index AS i
+                    WHERE i.indrelid = learnings_table AND i.indisunique AND i.indpred IS NULL
+                      AND i.indexprs IS NULL AND i.indnkeyatts = 1 AND i.indkey[0] =
+                          (SELECT attnum FROM pg_catalog.pg_attribute
+                            WHERE attrelid = learnings_table AND attname = 'learning_id')) THEN
+        RAISE EXCEPTION 'agno_learnings: % has no primary key or unique index on learning_id', learnings_table
+            USING ERRCODE = 'invalid_table_definition';
+    END IF;
+
+    -- agno's own single-column indexes (with the names agno gives them), then the
+    -- composite ones the API's default sort and per-user lists need (a created_at sort
+    -- uses agno's created_at index, with an incremental sort of equal timestamps).
+    FOREACH col IN ARRAY ARRAY['agent_id', 'created_at', 'entity_id', 'entity_type', 'learning_type',
+                               'namespace', 'session_id', 'team_id', 'user_id', 'workflow_id'] LOOP
+        EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s USING btree (%I)',
+                       agno_learnings_internal.learnings_index_name(relation.relname, col::pg_catalog.text),
+                       learnings_table, col);
+    END LOOP;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (COALESCE(updated_at, created_at) DESC, learning_id)',
+                   agno_learnings_internal.learnings_index_name(relation.relname, 'recent'::pg_catalog.text),
+                   learnings_table);
+    EXECUTE format('CREATE INDEX IF NOT EXISTS %I ON %s (user_id, COALESCE(updated_at, created_at) DESC, learning_id)',
+                   agno_learnings_internal.learnings_index_name(relation.relname, 'user_recent'::pg_catalog.text),
+                   learnings_table);
+
+    -- Planner statistics: under row-level security the planner still estimates with the
+    -- column statistics (its equality operators are leakproof), so EXPLAIN, or PostgREST's
+    -- `Prefer: count=planned`, would tell anyone how many rows a given user, session or
+    -- entity has. The columns that name who or what a learning is about keep no
+    -- statistics; equality on them is estimated at PostgreSQL's default (0.5%), which
+    -- still picks their indexes.
+    FOREACH col IN ARRAY ARRAY['user_id', 'session_id', 'entity_id', 'agent_id', 'team_id', 'workflow_id'] LOOP
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS 0', learnings_table, col);
+    END LOOP;
+    IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
+        DELETE FROM pg_catalog.pg_statistic AS s
+         USING pg_catalog.pg_attribute AS a
+         WHERE s.starelid = learnings_table AND a.attrelid = learnings_table AND a.attnum = s.staattnum
+           AND a.attname IN ('user_id', 'session_id', 'entity_id', 'agent_id', 'team_id', 'workflow_id');
+    END IF;
+
+    -- Writes through the table keep the API's id rules (src/row_rules.rs).
+    EXECUTE format('CREATE OR REPLACE TRIGGER learnings_guard_row BEFORE INSERT OR UPDATE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_guard_row()',
+                   learnings_table);
+
+    -- Row-level security: one policy per command, each asking the extension once per
+    -- statement (the scalar subqueries become InitPlans) which rows this caller may
+    -- touch: 'all', 'own' or 'none'. Reading also shows rows with no owner; changing
+    -- those is for 'all' only. Table owners and BYPASSRLS roles (the agent runtime) are
+    -- not subject to policies.
+    --
+    -- The conditions are written with <> on purpose: the planner cannot see an InitPlan's
+    -- value and estimates `x = const` to hold for 0.5% of rows, which made it sort a
+    -- bitmap scan of every candidate row instead of reading the recency index; `x <> const`
+    -- is estimated at 99.5%, so the query's own filters drive the plan.
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', learnings_table);
+    FOR policy IN
+        SELECT * FROM (VALUES
+            ('learnings_select', 'SELECT', 'USING (%s)', 'read', 'user_id IS NULL OR user_id = %s'),
+            ('learnings_insert', 'INSERT', 'WITH CHECK (%s)', 'write', 'user_id = %s'),
+            ('learnings_update', 'UPDATE', 'USING (%1$s) WITH CHECK (%1$s)', 'write', 'user_id = %s'),
+            ('learnings_delete', 'DELETE', 'USING (%s)', 'delete', 'user_id = %s')
+        ) AS p(name, command, clauses, action, own_rows)
+    LOOP
+        condition := format($condition$
+            (SELECT agno_learnings_internal.learnings_policy_access(%1$L::pg_catalog.text)) <> 'none'
+            AND ((SELECT agno_learnings_internal.learnings_policy_access(%1$L::pg_catalog.text)) <> 'own' OR %2$s)$condition$,
+            policy.action,
+            format(policy.own_rows, '(SELECT agno_learnings_internal.learnings_policy_user())'));
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
+        EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
+             || format(policy.clauses, condition);
+    END LOOP;
+
+    INSERT INTO agno_learnings_internal.learnings_tables (name, schema_name, table_name)
+    VALUES (registered, rel_schema, relation.relname)
+    ON CONFLICT DO NOTHING;
+    RETURN registered;
+END
+$register$;
+
+CREATE OR REPLACE FUNCTION @extschema@.learnings_unregister_table(name text)
+RETURNS boolean
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH gone AS (DELETE FROM agno_learnings_internal.learnings_tables AS t WHERE t.name = $1 RETURNING 1)
+    SELECT count(*) > 0 FROM gone
+$$;
+
+REVOKE ALL ON FUNCTION @extschema@.learnings_register_table(regclass, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.learnings_unregister_table(text) FROM PUBLIC;
+
+-- Every registered table gets the new policies, trigger and statistics settings.
+SELECT @extschema@.learnings_register_table(
+           pg_catalog.format('%I.%I', t.schema_name, t.table_name)::pg_catalog.regclass, t.name)
+  FROM agno_learnings_internal.learnings_tables AS t
+ ORDER BY t.name;

@@ -1,0 +1,119 @@
+//! Where the extension's own objects live, without trusting `search_path`.
+//!
+//! Every function runs with `search_path = pg_catalog, pg_temp`: the extension's schema
+//! may belong to another role (agno creates `ai` as its runtime), and an operator or
+//! function that role plants there would otherwise win overload resolution inside our
+//! statements, run by whoever calls them (a superuser included). So the extension's
+//! relations are named with their schema, looked up here; its internals live in
+//! `agno_learnings_internal`, a schema only the extension's owner controls.
+
+use std::cell::RefCell;
+
+use pgrx::pg_sys;
+
+use crate::db::{self, Access};
+
+use crate::errors::{ApiError, ApiResult, SqlState};
+
+/// The extension, its own learnings table and its owner.
+#[derive(Clone, Debug)]
+pub struct Home {
+    extension: pg_sys::Oid,
+    /// The extension's own `agno_learnings` table (InvalidOid when it is gone).
+    pub table: pg_sys::Oid,
+    /// The extension's owner, who owns its internals (the registry).
+    pub owner: pg_sys::Oid,
+}
+
+/// The registry of learnings tables (sql/bootstrap.sql), readable by the extension's owner.
+pub const REGISTRY: &str = "agno_learnings_internal.learnings_tables";
+
+thread_local! {
+    /// Looked up once per backend and extension: CREATE EXTENSION again gives a new oid.
+    static HOME: RefCell<Option<Home>> = const { RefCell::new(None) };
+}
+
+/// The extension's table and owner. A catalog index probe per call; SPI only when the
+/// extension changed.
+pub fn home() -> ApiResult<Home> {
+    // SAFETY: a catalog lookup by name; missing_ok returns InvalidOid.
+    let extension = unsafe { pg_sys::get_extension_oid(c"agno_learnings".as_ptr(), true) };
+    if extension == pg_sys::InvalidOid {
+        return Err(ApiError::new(
+            SqlState::Internal,
+            "extension agno_learnings is not installed in this database",
+        ));
+    }
+    if let Some(home) = HOME.with_borrow(|h| h.clone().filter(|h| h.extension == extension)) {
+        return Ok(home);
+    }
+    let row = db::texts(
+        Access::Read,
+        "SELECT COALESCE(c.oid, 0::pg_catalog.oid)::pg_catalog.text, e.extowner::pg_catalog.text \
+           FROM pg_catalog.pg_extension AS e \
+           JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace \
+           LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
+                AND c.relname OPERATOR(pg_catalog.=) 'agno_learnings'::pg_catalog.name \
+          WHERE e.oid OPERATOR(pg_catalog.=) $1",
+        &[extension.into()],
+    )?;
+    let (Some(Some(table)), Some(Some(owner))) = (row.first(), row.get(1)) else {
+        return Err(ApiError::new(
+            SqlState::Internal,
+            "extension schema not found",
+        ));
+    };
+    let home = Home {
+        extension,
+        table: oid(table),
+        owner: oid(owner),
+    };
+    HOME.with_borrow_mut(|h| *h = Some(home.clone()));
+    Ok(home)
+}
+
+/// The owner of a relation (InvalidOid when it does not exist).
+pub fn owner_of(relation: pg_sys::Oid) -> ApiResult<pg_sys::Oid> {
+    if relation == pg_sys::InvalidOid {
+        return Ok(pg_sys::InvalidOid);
+    }
+    let row = db::texts(
+        Access::Read,
+        "SELECT relowner::pg_catalog.text FROM pg_catalog.pg_class \
+          WHERE oid OPERATOR(pg_catalog.=) $1",
+        &[relation.into()],
+    )?;
+    Ok(match row.first() {
+        Some(Some(owner)) => oid(owner),
+        _ => pg_sys::InvalidOid,
+    })
+}
+
+fn oid(text: &str) -> pg_sys::Oid {
+    pg_sys::Oid::from(text.parse::<u32>().unwrap_or(0))
+}
+
+/// Runs `f` (one fixed statement of ours) as `owner`, the way PostgreSQL's own
+/// foreign-key checks read a table the caller may not: to resolve the registry, and to
+/// answer 404 rather than 409 when an id is taken by a row the caller cannot see.
+/// Security-restricted (nothing run can SET ROLE or make temporary objects); the
+/// statement's names are all schema-qualified and the search_path is pinned.
+pub fn as_owner<T>(owner: pg_sys::Oid, f: impl FnOnce() -> T) -> T {
+    struct Restore(pg_sys::Oid, i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: restores what GetUserIdAndSecContext returned.
+            unsafe { pg_sys::SetUserIdAndSecContext(self.0, self.1) };
+        }
+    }
+    let (mut user, mut context) = (pg_sys::InvalidOid, 0);
+    // SAFETY: a switch of the current user, restored by `Restore` on return or unwind
+    // (and by PostgreSQL's abort processing when an error ends the transaction).
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut context) };
+    let _restore = Restore(user, context);
+    let flags = (pg_sys::SECURITY_LOCAL_USERID_CHANGE
+        | pg_sys::SECURITY_RESTRICTED_OPERATION
+        | pg_sys::SECURITY_NOFORCE_RLS) as i32;
+    unsafe { pg_sys::SetUserIdAndSecContext(owner, context | flags) };
+    f()
+}
