@@ -71,6 +71,17 @@ DECLARE
     learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
     current_owner name;
 BEGIN
+    -- Before an insert: one row, so an insert replaces the record (a restore's COPY of
+    -- the dumped record, after an earlier statement of the restore wrote one).
+    IF TG_WHEN = 'BEFORE' THEN
+        IF EXISTS (SELECT FROM agno_learnings_internal.learnings_table_owner) THEN
+            UPDATE agno_learnings_internal.learnings_table_owner SET owner = NEW.owner
+             WHERE owner IS DISTINCT FROM NEW.owner;
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- After an insert or update: the table goes to the recorded owner.
     current_owner := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
                        WHERE c.oid = learnings);
     IF learnings IS NOT NULL AND current_owner IS DISTINCT FROM NEW.owner THEN
@@ -85,6 +96,8 @@ BEGIN
 END
 $apply$;
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_apply_owner() FROM PUBLIC;
+CREATE TRIGGER learnings_one_owner_row BEFORE INSERT ON agno_learnings_internal.learnings_table_owner
+    FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_apply_owner();
 CREATE TRIGGER learnings_apply_owner AFTER INSERT OR UPDATE ON agno_learnings_internal.learnings_table_owner
     FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_apply_owner();
 INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
@@ -103,10 +116,9 @@ BEGIN
         RETURN;
     END IF;
     BEGIN
-        INSERT INTO agno_learnings_internal.learnings_table_owner AS o (owner)
-        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings
-        ON CONFLICT (only_row) DO UPDATE SET owner = EXCLUDED.owner
-         WHERE o.owner IS DISTINCT FROM EXCLUDED.owner;
+        -- An insert replaces the record (its trigger keeps one row).
+        INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
+        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings;
     EXCEPTION WHEN insufficient_privilege THEN
         RAISE WARNING 'agno_learnings: the new owner of % is not recorded for pg_dump', learnings
             USING HINT = 'Change its owner as a superuser.';

@@ -48,6 +48,17 @@ DECLARE
     learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
     current_owner name;
 BEGIN
+    -- Before an insert: one row, so an insert replaces the record (a restore's COPY of
+    -- the dumped record, after an earlier statement of the restore wrote one).
+    IF TG_WHEN = 'BEFORE' THEN
+        IF EXISTS (SELECT FROM agno_learnings_internal.learnings_table_owner) THEN
+            UPDATE agno_learnings_internal.learnings_table_owner SET owner = NEW.owner
+             WHERE owner IS DISTINCT FROM NEW.owner;
+            RETURN NULL;
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- After an insert or update: the table goes to the recorded owner.
     current_owner := (SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
                        WHERE c.oid = learnings);
     IF learnings IS NOT NULL AND current_owner IS DISTINCT FROM NEW.owner THEN
@@ -62,6 +73,8 @@ BEGIN
 END
 $apply$;
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_apply_owner() FROM PUBLIC;
+CREATE TRIGGER learnings_one_owner_row BEFORE INSERT ON agno_learnings_internal.learnings_table_owner
+    FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_apply_owner();
 CREATE TRIGGER learnings_apply_owner AFTER INSERT OR UPDATE ON agno_learnings_internal.learnings_table_owner
     FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_apply_owner();
 
@@ -114,6 +127,7 @@ CREATE TABLE agno_learnings_internal.learnings_tables (
 
 COMMENT ON TABLE agno_learnings_internal.learnings_tables IS
     'Learnings tables registered with agno_learnings, by the name the API''s "table" parameter uses.';
+REVOKE ALL ON agno_learnings_internal.learnings_tables FROM PUBLIC;
 
 -- The default table is registered by the script itself; dumps carry the others.
 SELECT pg_catalog.pg_extension_config_dump('agno_learnings_internal.learnings_tables'::pg_catalog.regclass,

@@ -47,10 +47,9 @@ BEGIN
         RETURN;
     END IF;
     BEGIN
-        INSERT INTO agno_learnings_internal.learnings_table_owner AS o (owner)
-        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings
-        ON CONFLICT (only_row) DO UPDATE SET owner = EXCLUDED.owner
-         WHERE o.owner IS DISTINCT FROM EXCLUDED.owner;
+        -- An insert replaces the record (its trigger keeps one row).
+        INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
+        SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings;
     EXCEPTION WHEN insufficient_privilege THEN
         RAISE WARNING 'agno_learnings: the new owner of % is not recorded for pg_dump', learnings
             USING HINT = 'Change its owner as a superuser.';

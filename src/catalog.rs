@@ -23,10 +23,11 @@ pub struct Home {
     pub table: pg_sys::Oid,
     /// The extension's owner, who owns its internals (the registry).
     pub owner: pg_sys::Oid,
+    /// The registry of learnings tables (sql/bootstrap.sql), by oid: the library also
+    /// serves databases still on an older version until `ALTER EXTENSION … UPDATE`,
+    /// whose registry is elsewhere, and an update moves it without changing its oid.
+    registry: pg_sys::Oid,
 }
-
-/// The registry of learnings tables (sql/bootstrap.sql), readable by the extension's owner.
-pub const REGISTRY: &str = "agno_learnings_internal.learnings_tables";
 
 thread_local! {
     /// Looked up once per backend and extension: CREATE EXTENSION again gives a new oid.
@@ -49,7 +50,12 @@ pub fn home() -> ApiResult<Home> {
     }
     let row = db::texts(
         Access::Read,
-        "SELECT COALESCE(c.oid, 0::pg_catalog.oid)::pg_catalog.text, e.extowner::pg_catalog.text \
+        "SELECT COALESCE(c.oid, 0::pg_catalog.oid)::pg_catalog.text, e.extowner::pg_catalog.text, \
+                (SELECT r.oid FROM pg_catalog.pg_depend AS d \
+                   JOIN pg_catalog.pg_class AS r ON r.oid OPERATOR(pg_catalog.=) d.objid \
+                  WHERE d.refobjid OPERATOR(pg_catalog.=) e.oid AND d.deptype OPERATOR(pg_catalog.=) 'e' \
+                    AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass \
+                    AND r.relname OPERATOR(pg_catalog.=) 'learnings_tables'::pg_catalog.name)::pg_catalog.text \
            FROM pg_catalog.pg_extension AS e \
            JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace \
            LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
@@ -57,7 +63,9 @@ pub fn home() -> ApiResult<Home> {
           WHERE e.oid OPERATOR(pg_catalog.=) $1",
         &[extension.into()],
     )?;
-    let (Some(Some(table)), Some(Some(owner))) = (row.first(), row.get(1)) else {
+    let (Some(Some(table)), Some(Some(owner)), Some(Some(registry))) =
+        (row.first(), row.get(1), row.get(2))
+    else {
         return Err(ApiError::new(
             SqlState::Internal,
             "extension schema not found",
@@ -67,6 +75,7 @@ pub fn home() -> ApiResult<Home> {
         extension,
         table: oid(table),
         owner: oid(owner),
+        registry: oid(registry),
     };
     HOME.with_borrow_mut(|h| *h = Some(home.clone()));
     Ok(home)
@@ -87,6 +96,43 @@ pub fn owner_of(relation: pg_sys::Oid) -> ApiResult<pg_sys::Oid> {
         Some(Some(owner)) => oid(owner),
         _ => pg_sys::InvalidOid,
     })
+}
+
+impl Home {
+    /// The registry's schema-qualified, quoted name, as it is now.
+    pub fn registry(&self) -> ApiResult<String> {
+        relation_name(self.registry)
+    }
+}
+
+/// `schema.relation`, quoted, of a relation by oid (from the catalog caches).
+pub fn relation_name(relation: pg_sys::Oid) -> ApiResult<String> {
+    // SAFETY: catalog cache lookups; each returns NULL (or InvalidOid) when the relation
+    // or its schema is gone, and a palloc'd copy otherwise.
+    let (schema, name) = unsafe {
+        let name = pg_sys::get_rel_name(relation);
+        let namespace = pg_sys::get_rel_namespace(relation);
+        let schema = pg_sys::get_namespace_name(namespace);
+        if name.is_null() || schema.is_null() {
+            return Err(ApiError::new(
+                SqlState::Internal,
+                format!("relation {} is gone", u32::from(relation)),
+            ));
+        }
+        (
+            std::ffi::CStr::from_ptr(schema)
+                .to_string_lossy()
+                .into_owned(),
+            std::ffi::CStr::from_ptr(name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    };
+    Ok(format!(
+        "{}.{}",
+        pgrx::spi::quote_identifier(schema),
+        pgrx::spi::quote_identifier(name)
+    ))
 }
 
 fn oid(text: &str) -> pg_sys::Oid {

@@ -147,12 +147,9 @@ fn is_uuid(id: &str) -> bool {
 
 /// 404 when `learning_id` is taken by a row this caller may not read.
 fn check_not_hidden(trigger: &PgTrigger, learning_id: &str) -> ApiResult<()> {
-    let relation = format!(
-        "{}.{}",
-        pgrx::spi::quote_identifier(trigger.table_schema().map_err(internal)?),
-        pgrx::spi::quote_identifier(trigger.table_name().map_err(internal)?)
-    );
-    let owner = catalog::owner_of(trigger.relid().map_err(internal)?)?;
+    let relid = trigger.relid().map_err(internal)?;
+    let relation = catalog::relation_name(relid)?;
+    let owner = catalog::owner_of(relid)?;
     let existing = catalog::as_owner(owner, || {
         db::texts(
             Access::Read,

@@ -38,6 +38,7 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
     // the relation must still exist under its registered name, with the row-level
     // security registration gave it (a table dropped and re-created under the same name
     // has none until it is registered again).
+    let home = catalog::home()?;
     let sql = format!(
         "SELECT pg_catalog.current_database()::pg_catalog.text, \
                 (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' \
@@ -47,10 +48,9 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
                    JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
                         AND c.relname OPERATOR(pg_catalog.=) r.table_name AND c.relrowsecurity \
                   WHERE r.name OPERATOR(pg_catalog.=) $1)",
-        catalog::REGISTRY
+        home.registry()?
     );
-    let owner = catalog::home()?.owner;
-    let row = catalog::as_owner(owner, || {
+    let row = catalog::as_owner(home.owner, || {
         db::texts(Access::Read, &sql, &[DatumWithOid::from(name)])
     })?;
     let database = row.first().cloned().flatten();

@@ -208,9 +208,12 @@ def index_names(dbname, table="agno_learnings", schema="ai"):
 
 
 def registry(dbname):
-    """The rows of agno_learnings_internal.learnings_tables, as dicts."""
+    """The rows of the registry of learnings tables, as dicts: agno_learnings_internal's
+    since 0.3.0, the extension schema's before."""
     with connect(dbname) as conn:
-        cur = conn.execute("SELECT * FROM agno_learnings_internal.learnings_tables")
+        table = conn.execute("SELECT coalesce(to_regclass('agno_learnings_internal.learnings_tables'), "
+                             "to_regclass('ai.learnings_tables'))::text").fetchone()[0]
+        cur = conn.execute(f"SELECT * FROM {table}")
         names = [d.name for d in cur.description]
         return [dict(zip(names, [str(v) for v in row])) for row in cur.fetchall()]
 

@@ -179,7 +179,8 @@ def test_table_endpoint_shows_no_more_than_the_functions(api):
     status, _, _ = call(api, "POST", "/agno_learnings", api.token(),
                         {"learning_id": "x", "learning_type": "decision_log", "user_id": "bob",
                          "content": {}, "created_at": 1})
-    assert status in (401, 403)
+    # 403 as the functions answer, not the 401 PostgREST gives a policy's 42501.
+    assert status == 403
 
 
 def test_openapi_lists_every_function_with_its_summary(api):
@@ -335,9 +336,8 @@ def test_echoed_caller_text_never_reaches_the_status_line(api, params):
         assert error.code in (400, 404, 422) and "X-Injected" in body["message"]
 
 
-@pytest.mark.parametrize("path", ["/learnings_tables", "/rpc/learnings_policy_access?action=read",
-                                  "/rpc/learnings_policy_user", "/rpc/learnings_index_name?table_name=t&suffix=s",
-                                  "/rpc/learnings_register_table?learnings_table=x", "/agno_learnings"])
+@pytest.mark.parametrize("path", ["/rpc/learnings_register_table?learnings_table=x", "/agno_learnings",
+                                  "/rpc/learnings_list", "/rpc/learnings_authenticate?token=x"])
 def test_every_anonymous_path_but_the_document_is_401(api, path):
     request = urllib.request.Request(api.base + path)
     try:
@@ -346,3 +346,75 @@ def test_every_anonymous_path_but_the_document_is_401(api, path):
     except urllib.error.HTTPError as error:
         assert error.code == 401, (path, error.code, error.read())
         assert error.headers.get("WWW-Authenticate", "").startswith("Bearer")
+
+
+@pytest.mark.parametrize("path", ["/learnings_tables", "/rpc/learnings_policy_access?action=read",
+                                  "/rpc/learnings_policy_user", "/rpc/learnings_index_name?table_name=t&suffix=s",
+                                  "/rpc/learnings_guard_drop"])
+def test_internals_are_not_served(api, path):
+    # They live in agno_learnings_internal, a schema PostgREST does not serve.
+    for token in (api.token(), api.admin()):
+        status, body, _ = call(api, "GET", path, token)
+        assert status == 404, (path, status, body)
+
+
+def test_the_anonymous_document_shows_only_the_api(api):
+    status, doc, _ = call(api, "GET", "/", None)
+    assert status == 200
+    served = {path for path in doc["paths"] if path != "/"}
+    assert served <= {"/agno_learnings"} | {f"/rpc/learnings_{name}" for name in [
+        "list", "create", "get", "update", "delete", "list_users", "delete_user", "authenticate"]}, served
+    assert "learnings_tables" not in json.dumps(doc.get("definitions", {}))
+    # Registration is for superusers: PostgreSQL refuses it to a token's role (42501, which
+    # PostgREST shows as 401 for tokens without a role claim), and nothing changes.
+    status, _, _ = call(api, "POST", "/rpc/learnings_register_table", api.admin(),
+                        {"learnings_table": "public.x", "name": "x"})
+    assert status in (401, 403)
+
+
+def table_row(learning_id, learning_type, **fields):
+    return {"learning_id": learning_id, "learning_type": learning_type, "user_id": "alice",
+            "content": {}, "created_at": 0, **fields}
+
+
+@pytest.mark.parametrize("row", [
+    table_row("user_profile_carol", "user_profile"),
+    table_row("memories_carol", "user_memory"),
+    table_row("memories_carol", "decision_log"),
+    table_row("session_context_x", "session_context", session_id="y"),
+    table_row("entity_user_5b4a3ea3b1a2c2e8_person_x", "entity_memory", namespace="user", entity_id="x",
+              entity_type="person"),
+], ids=["profile", "memories", "other type", "session", "entity of another user"])
+def test_the_table_endpoint_cannot_squat_an_identity(api, row):
+    before = run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings")
+    status, body, _ = call(api, "POST", "/agno_learnings", api.token(), row)
+    assert status == 422 and body["code"] == "PT422", body
+    assert run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings") == before
+
+
+def test_the_table_endpoint_never_changes_an_identity(api):
+    status, body, _ = call(api, "PATCH", "/agno_learnings", api.token(), {"learning_id": "user_profile_carol"},
+                           params={"learning_id": "eq.user_profile_alice"})
+    assert status == 422 and body["code"] == "PT422", body
+    status, _, _ = call(api, "PATCH", "/agno_learnings", api.token(), {"content": {"name": "A."}},
+                        params={"learning_id": "eq.user_profile_alice"})
+    assert status in (200, 204)
+    assert run_sql(api.db, "SELECT learning_id FROM ai.agno_learnings WHERE user_id = 'alice'") == [
+        ("user_profile_alice",)]
+
+
+@pytest.mark.parametrize("prefer", [None, "resolution=ignore-duplicates", "resolution=merge-duplicates"])
+def test_the_table_endpoint_never_confirms_a_hidden_row(api, prefer):
+    run_sql(api.db, """INSERT INTO ai.agno_learnings (learning_id, learning_type, user_id, session_id, content,
+                                                      created_at) VALUES
+                       ('session_context_s-carol', 'session_context', 'carol', 's-carol', '{}', 1)""")
+    row = table_row("session_context_s-carol", "session_context", session_id="s-carol")
+    status, body, _ = call(api, "POST", "/agno_learnings", api.token(), row,
+                           headers={"Prefer": prefer} if prefer else None)
+    assert status == 404 and body["code"] == "PT404", (prefer, status, body)
+    # The API answers the same.
+    status, _, _ = call(api, "POST", "/rpc/learnings_create", api.token(),
+                        {"learning_type": "session_context", "session_id": "s-carol", "content": {}})
+    assert status == 404
+    assert run_sql(api.db, "SELECT user_id, content FROM ai.agno_learnings "
+                           "WHERE learning_id = 'session_context_s-carol'") == [("carol", {})]

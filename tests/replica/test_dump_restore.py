@@ -122,25 +122,43 @@ def test_dump_and_restore_round_trip_rows_extension_and_security(databases, runt
 
 
 @pytest.mark.parametrize("fmt", ["custom", "plain"])
-def test_the_restored_table_keeps_its_owner_and_agno_keeps_working(databases, runtime_role, workdir, fmt):
+@pytest.mark.parametrize("origin", ["created", "adopted"])
+def test_the_restored_table_keeps_its_owner_and_agno_keeps_working(databases, runtime_role, workdir, origin, fmt):
     """The agent runtime connects as the table's owner (exempt from row-level security).
-    pg_dump does not dump the owner of an extension's table, so a restore leaves it to the
-    restoring superuser; the README's post-restore step gives it back, and agno works."""
-    source, target = restored_pair(databases, workdir, "adopted", fmt)
+    pg_dump does not dump the owner of an extension's table; the extension records it
+    (an adopted table's at CREATE EXTENSION, a created one's at ALTER TABLE ... OWNER TO)
+    and the restore gives the table back: no manual step, agno reads every row and writes."""
+    source, target = restored_pair(databases, workdir, origin, fmt)
     assert owner_of(source) == RUNTIME_ROLE
-    # Known limit (README, Existing AgentOS deployments): the owner is not restored.
-    assert owner_of(target) != RUNTIME_ROLE
-    run_sql(target, f"ALTER TABLE ai.agno_learnings OWNER TO {RUNTIME_ROLE}")
     assert owner_of(target) == RUNTIME_ROLE
+    rows = one(target, "SELECT count(*) FROM ai.agno_learnings")
+    assert rows == one(source, "SELECT count(*) FROM ai.agno_learnings")
     agno = agno_db(target, RUNTIME_ROLE)
     try:
-        records, total = agno.list_learnings(limit=5)
-        assert total == one(target, "SELECT count(*) FROM ai.agno_learnings") and len(records) == 5
+        records, total = agno.list_learnings(limit=rows + 10)
+        assert total == rows and len(records) == rows
         agno.upsert_learning(id="user_profile_restored", learning_type="user_profile", user_id="restored",
                              content={"r": 1})
         assert api(target, "learnings_get", learning_id="user_profile_restored")["content"] == {"r": 1}
     finally:
         close_agno(agno)
+
+
+def test_a_missing_owner_role_leaves_the_table_to_the_restoring_user(databases, runtime_role, workdir):
+    """The recorded role must exist where the dump is restored: otherwise the restore warns
+    and goes on, and the table stays the restoring superuser's."""
+    source = source_database(databases, "created")
+    run_sql(source, "CREATE ROLE agno5_gone")
+    run_sql(source, "ALTER TABLE ai.agno_learnings OWNER TO agno5_gone")
+    target = databases("agno5_restored")
+    dump = workdir / "gone.sql"
+    assert run([pg_tool("pg_dump"), *connection_args(), "-f", str(dump), source]).returncode == 0
+    run_sql(source, "ALTER TABLE ai.agno_learnings OWNER TO postgres")
+    run_sql("postgres", "DROP ROLE agno5_gone")
+    restored = run([pg_tool("psql"), *connection_args(), "-X", "-q", "-d", target, "-f", str(dump)])
+    assert "agno5_gone" in restored.stderr and "WARNING" in restored.stderr, restored.stderr
+    assert owner_of(target) == "postgres"
+    assert one(target, "SELECT count(*) FROM ai.agno_learnings") == one(source, "SELECT count(*) FROM ai.agno_learnings")
 
 
 @pytest.mark.parametrize("fmt", ["custom", "plain"])

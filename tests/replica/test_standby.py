@@ -155,6 +155,8 @@ def test_reads_answer_on_the_standby_as_on_the_primary(standby):
     for conn in (standby.connect(autocommit=False), psycopg.connect(conninfo(dbname))):
         with conn:
             conn.execute("SET TRANSACTION READ ONLY")
+            # This superuser session stands in for PostgREST's authenticator.
+            conn.execute("SELECT set_config('agno_learnings.claims_login_roles', session_user, true)")
             conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (claims,))
             answers.append([conn.execute(s).fetchone()[0] for s in READS[:2] + READS[-3:]])
             conn.rollback()

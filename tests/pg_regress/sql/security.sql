@@ -13,7 +13,10 @@ CREATE ROLE regress_app NOLOGIN;
 GRANT USAGE ON SCHEMA ai, regress TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ai.agno_learnings TO regress_app;
 
--- Nothing has loaded the extension's library in this session yet.
+-- A new session (the inserts above ran the library's row trigger): nothing has loaded
+-- the extension's library in it yet.
+\c
+\set VERBOSITY default
 SELECT count(*) AS loaded FROM pg_settings WHERE name = 'agno_learnings.user_isolation';
 
 -- This superuser session stands in for PostgREST's authenticator: its claims count.

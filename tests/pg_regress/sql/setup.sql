@@ -25,6 +25,20 @@ SELECT p.proname AS function,
  WHERE p.pronamespace = 'ai'::regnamespace
  ORDER BY p.proname;
 
+-- The internals, in a schema of their own that PostgREST does not serve: the registry,
+-- the owner record, the policy helpers and the triggers. Pinned as well; only the policy
+-- helpers are executable by every role (the policies call them).
+SELECT p.oid::regprocedure AS function,
+       (SELECT c FROM unnest(p.proconfig) AS c WHERE c LIKE 'search\_path=%') AS config,
+       has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
+  FROM pg_proc AS p
+ WHERE p.pronamespace = 'agno_learnings_internal'::regnamespace
+ ORDER BY p.proname;
+SELECT c.relname, c.relkind, has_table_privilege('public', c.oid, 'SELECT') AS public_select
+  FROM pg_class AS c
+ WHERE c.relnamespace = 'agno_learnings_internal'::regnamespace AND c.relkind = 'r'
+ ORDER BY c.relname;
+
 -- The extension's own table is registered under its name.
 SELECT name, schema_name, table_name FROM agno_learnings_internal.learnings_tables ORDER BY name;
 
