@@ -326,3 +326,48 @@ def test_sql_null_and_json_null_metadata_both_read_back_as_null(ext_db, agno):
     # agno reads both rows as it wrote them.
     assert agno.get_learning_by_id("user_profile_sql_null")["metadata"] is None
     assert agno.get_learning(learning_type="user_profile", user_id="s") == {"content": {}}
+
+
+# ---------------------------------------------------------------------------------------
+# a client cannot squat an identity that agno's runtime later fills with someone's data
+
+def as_client(dbname, claims, statement):
+    """Runs `statement` as a client role under PostgREST-style claims (this superuser
+    session standing in for PostgREST's authenticator); returns its SQLSTATE or None."""
+    run_sql(dbname, "DO $$ BEGIN CREATE ROLE agno_squatter NOLOGIN; EXCEPTION WHEN duplicate_object THEN END $$")
+    run_sql(dbname, "GRANT USAGE ON SCHEMA ai TO agno_squatter")
+    run_sql(dbname, "GRANT SELECT, INSERT, UPDATE, DELETE ON ai.agno_learnings TO agno_squatter")
+    with connect(dbname, autocommit=False) as conn:
+        try:
+            conn.execute("SELECT set_config('agno_learnings.claims_login_roles', session_user, true)")
+            conn.execute("SELECT set_config('request.jwt.claims', %s, true)", (claims,))
+            conn.execute("SET LOCAL ROLE agno_squatter")
+            conn.execute(statement)
+            conn.commit()
+            return None
+        except psycopg.Error as error:
+            conn.rollback()
+            return sqlstate(error)
+
+
+def test_agnos_upserts_never_land_in_a_squatted_row(ext_db, agno):
+    alice = '{"sub": "alice", "scopes": "learnings:read learnings:write"}'
+    # alice takes bob's identity-keyed ids through the table (PostgREST's table endpoint):
+    # refused, whatever owner she writes.
+    for learning_id, learning_type in [("user_profile_bob", "user_profile"), ("memories_bob", "user_memory")]:
+        state = as_client(ext_db, alice, f"""
+            INSERT INTO ai.agno_learnings (learning_id, learning_type, user_id, content, created_at)
+            VALUES ('{learning_id}', '{learning_type}', 'alice', '{{}}', 0)""")
+        assert state == "PT422", (learning_id, state)
+    # Her own row cannot be renamed into one either.
+    api(ext_db, "learnings_create", learning_type="user_profile", user_id="alice", content={"name": "Alice"})
+    assert as_client(ext_db, alice, "UPDATE ai.agno_learnings SET learning_id = 'user_profile_bob' "
+                                    "WHERE learning_id = 'user_profile_alice'") == "PT422"
+    assert count(ext_db, "learning_id IN ('user_profile_bob', 'memories_bob')") == 0
+    # agno's runtime saves bob's profile and memories with its own upserts: they are bob's.
+    UserProfileStore(config=UserProfileConfig(db=agno)).save("bob", {"user_id": "bob", "name": "Bob"})
+    UserMemoryStore(config=UserMemoryConfig(db=agno)).save(
+        "bob", {"user_id": "bob", "memories": [{"id": "m1", "content": "secret"}]})
+    assert row(ext_db, "user_profile_bob")["user_id"] == "bob"
+    assert row(ext_db, "memories_bob")["user_id"] == "bob"
+    assert as_client(ext_db, alice, "SELECT ai.learnings_get('user_profile_bob')") == "PT404"
