@@ -40,10 +40,20 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $record$
 DECLARE
-    learnings regclass := pg_catalog.to_regclass('@extschema@.agno_learnings'::pg_catalog.text);
+    -- Found in the catalogs, not by name: the role altering its own table may have no
+    -- privilege on the extension's schema, and this must never fail its DDL.
+    learnings oid := (SELECT c.oid FROM pg_catalog.pg_class AS c
+                        JOIN pg_catalog.pg_extension AS e ON e.extnamespace = c.relnamespace
+                       WHERE e.extname = 'agno_learnings' AND c.relname = 'agno_learnings');
 BEGIN
     IF learnings IS NULL OR NOT EXISTS (SELECT FROM pg_catalog.pg_event_trigger_ddl_commands() AS c
                                          WHERE c.objid = learnings) THEN
+        RETURN;
+    END IF;
+    -- The owner altering its own table (agno's runtime adding a column) changed no owner.
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user)
+       AND (SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid = learnings)
+           = (SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
         RETURN;
     END IF;
     BEGIN
@@ -51,7 +61,7 @@ BEGIN
         INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
         SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c WHERE c.oid = learnings;
     EXCEPTION WHEN insufficient_privilege THEN
-        RAISE WARNING 'agno_learnings: the new owner of % is not recorded for pg_dump', learnings
+        RAISE WARNING 'agno_learnings: the new owner of % is not recorded for pg_dump', learnings::pg_catalog.regclass
             USING HINT = 'Change its owner as a superuser.';
     END;
 END

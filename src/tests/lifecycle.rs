@@ -40,4 +40,33 @@ mod tests {
         insert_row("p_alice", "user_profile", Some("alice"), 1, None);
         run("DROP EXTENSION agno_learnings");
     }
+
+    #[pg_test]
+    fn the_extensions_event_triggers_never_fail_other_roles_ddl() {
+        // Event triggers run as whoever runs DDL: a role with no privilege on the
+        // extension's schema must still create, alter and drop its own tables.
+        run("CREATE ROLE plain");
+        run("REVOKE USAGE ON SCHEMA public FROM PUBLIC");
+        run("CREATE SCHEMA other AUTHORIZATION plain");
+        run("SET LOCAL ROLE plain");
+        run("CREATE TABLE other.t (a int)");
+        run("ALTER TABLE other.t ADD COLUMN b int");
+        run("ALTER TABLE other.t OWNER TO plain");
+        run("DROP SCHEMA other CASCADE");
+        run("RESET ROLE");
+        // The owner of the extension's table altering it changes no recorded owner.
+        run("ALTER TABLE agno_learnings OWNER TO plain");
+        run("GRANT USAGE ON SCHEMA public TO plain");
+        run("SET LOCAL ROLE plain");
+        run("ALTER TABLE agno_learnings ALTER COLUMN metadata SET STORAGE EXTENDED");
+        run("RESET ROLE");
+        assert_eq!(
+            Spi::get_one::<String>(
+                "SELECT owner::text FROM agno_learnings_internal.learnings_table_owner"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("plain")
+        );
+    }
 }
