@@ -207,13 +207,18 @@ ensure_deps() {
 # Builds and installs the extension into the system PostgreSQL 15 (its sharedir and
 # pkglibdir). AGNO_RELEASE=1 builds with the release profile (default: debug).
 install_extension() {
-    local args=(pgrx install --pg-config "$PG_CONFIG") archived
+    local args=(pgrx install --pg-config "$PG_CONFIG") archived so
     if [[ "${AGNO_RELEASE:-0}" == 1 ]]; then
         args+=(--release)
     fi
     if ! is_root; then
         args+=(--sudo)
     fi
+    # cargo pgrx install copies over the library in place, and a running server whose
+    # backends have it mapped dies of SIGBUS. Unlinking it first keeps their copy alive
+    # (until the last backend closes it) and makes the install write a new file.
+    so="$("$PG_CONFIG" --pkglibdir)/agno_learnings.so"
+    as_root rm -f "$so" || return 1
     log "cargo ${args[*]}"
     (cd "$AGNO_REPO_ROOT" && cargo "${args[@]}") || return 1
     # Released versions' install scripts, so an old version can be installed and updated

@@ -104,6 +104,122 @@ INSERT INTO agno_learnings_internal.learnings_table_owner (owner)
 SELECT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class AS c
  WHERE c.oid = '@extschema@.agno_learnings'::pg_catalog.regclass;
 
+-- Exact list totals without counting rows (README, "Performance"). Every write to a
+-- registered table, through any door (the API, PostgREST's table endpoint, plain SQL,
+-- agno's upserts, COPY), adds per-statement deltas here in its own transaction, so a
+-- reader's snapshot sees exactly the deltas of the rows it sees. A total is the sum of a
+-- few rows per bucket: 'a' all rows, 's' rows with no owner, 'u' || user_id a user's,
+-- each per learning_type. Writers only insert (no row that every writer updates); now
+-- and then a writer folds a bucket's deltas into one row (learnings_fold_counts).
+CREATE TABLE agno_learnings_internal.learnings_counts (
+    relid oid NOT NULL,
+    bucket text NOT NULL,
+    learning_type text NOT NULL,
+    n bigint NOT NULL
+) WITH (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+        autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000);
+CREATE INDEX learnings_counts_key ON agno_learnings_internal.learnings_counts (relid, bucket, learning_type)
+    INCLUDE (n);
+REVOKE ALL ON agno_learnings_internal.learnings_counts FROM PUBLIC;
+
+-- The tables whose counts are complete: registration builds them (and the triggers that
+-- keep them) in one transaction. Not dumped: after a restore, a registered table counts
+-- again once it is registered again (the extension's own table does from CREATE
+-- EXTENSION on, before the restore loads its rows); until then its lists count rows,
+-- exactly but slower.
+CREATE TABLE agno_learnings_internal.learnings_counted (
+    relid oid PRIMARY KEY
+);
+REVOKE ALL ON agno_learnings_internal.learnings_counted FROM PUBLIC;
+
+-- One statement's net change of rows per owner and type.
+CREATE TYPE agno_learnings_internal.learnings_delta AS (user_id text, learning_type text, n bigint);
+
+-- The counting trigger, AFTER each statement, with its transition tables. SECURITY
+-- DEFINER because every writer must add deltas to a table that no client may write (nor
+-- read: it holds other users' totals). It is safe as one: a trigger function cannot be
+-- called directly, only superusers can attach it (EXECUTE is revoked from everyone
+-- else), its search_path is pinned, and it reads nothing but the rows the statement
+-- wrote.
+CREATE FUNCTION agno_learnings_internal.learnings_count_rows() RETURNS trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $count$
+DECLARE
+    changes agno_learnings_internal.learnings_delta[];
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM agno_learnings_internal.learnings_counts WHERE relid = TG_RELID;
+        RETURN NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        changes := ARRAY(SELECT ROW(r.user_id, r.learning_type, count(*))::agno_learnings_internal.learnings_delta
+                           FROM new_rows AS r GROUP BY r.user_id, r.learning_type);
+    ELSIF TG_OP = 'DELETE' THEN
+        changes := ARRAY(SELECT ROW(r.user_id, r.learning_type, -count(*))::agno_learnings_internal.learnings_delta
+                           FROM old_rows AS r GROUP BY r.user_id, r.learning_type);
+    ELSE
+        -- agno's upserts rewrite content only: no change of owner or type, nothing to add.
+        changes := ARRAY(SELECT ROW(r.user_id, r.learning_type, sum(r.n))::agno_learnings_internal.learnings_delta
+                           FROM (SELECT user_id, learning_type, 1 AS n FROM new_rows
+                                 UNION ALL
+                                 SELECT user_id, learning_type, -1 FROM old_rows) AS r
+                          GROUP BY r.user_id, r.learning_type HAVING sum(r.n) <> 0);
+    END IF;
+    IF pg_catalog.cardinality(changes) = 0 THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO agno_learnings_internal.learnings_counts (relid, bucket, learning_type, n)
+    SELECT TG_RELID, b.bucket, c.learning_type, sum(c.n)
+      FROM pg_catalog.unnest(changes) AS c
+     CROSS JOIN LATERAL (VALUES (CASE WHEN c.user_id IS NULL THEN 's' ELSE 'u' || c.user_id END),
+                                ('a')) AS b(bucket)
+     GROUP BY b.bucket, c.learning_type
+    HAVING sum(c.n) <> 0;
+    -- One statement in twenty folds the buckets it touched (under READ COMMITTED only:
+    -- a REPEATABLE READ writer would fail on deltas folded since its snapshot).
+    IF pg_catalog.random() < 0.05
+       AND pg_catalog.current_setting('transaction_isolation') = 'read committed' THEN
+        PERFORM agno_learnings_internal.learnings_fold_counts(TG_RELID, changes);
+    END IF;
+    RETURN NULL;
+END
+$count$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_count_rows() FROM PUBLIC;
+
+-- Folds the deltas of the buckets `changes` touched into one row each. Only the rows
+-- this transaction deleted are summed (DELETE … RETURNING), so two folds never count a
+-- delta twice; an advisory lock makes a second fold of a bucket skip rather than wait.
+CREATE FUNCTION agno_learnings_internal.learnings_fold_counts(
+    relation oid, changes agno_learnings_internal.learnings_delta[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fold$
+DECLARE
+    key record;
+BEGIN
+    FOR key IN
+        SELECT DISTINCT b.bucket, c.learning_type
+          FROM pg_catalog.unnest(changes) AS c
+         CROSS JOIN LATERAL (VALUES (CASE WHEN c.user_id IS NULL THEN 's' ELSE 'u' || c.user_id END),
+                                    ('a')) AS b(bucket)
+    LOOP
+        CONTINUE WHEN NOT pg_catalog.pg_try_advisory_xact_lock(
+            pg_catalog.hashtext(relation::text || '/' || key.bucket || '/' || key.learning_type));
+        WITH gone AS (
+            DELETE FROM agno_learnings_internal.learnings_counts AS c
+             WHERE c.relid = relation AND c.bucket = key.bucket AND c.learning_type = key.learning_type
+            RETURNING c.n
+        )
+        INSERT INTO agno_learnings_internal.learnings_counts (relid, bucket, learning_type, n)
+        SELECT relation, key.bucket, key.learning_type, sum(gone.n) FROM gone HAVING sum(gone.n) <> 0;
+    END LOOP;
+END
+$fold$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_fold_counts(oid, agno_learnings_internal.learnings_delta[])
+    FROM PUBLIC;
+
 CREATE FUNCTION agno_learnings_internal.learnings_record_owner() RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -159,6 +275,7 @@ DECLARE
     registered text := learnings_register_table.name;
     existing   agno_learnings_internal.learnings_tables%ROWTYPE;
     runtime    oid;
+    counting   record;
     problems   text;
     col        text;
     policy     record;
@@ -301,6 +418,34 @@ BEGIN
     EXECUTE format('CREATE OR REPLACE TRIGGER learnings_guard_row BEFORE INSERT OR UPDATE ON %s '
                    'FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_guard_row()',
                    learnings_table);
+
+    -- Exact list totals (learnings_counts): the counting triggers, then the counts of the
+    -- rows there now, under a lock that keeps writers out until registration commits.
+    -- ENABLE ALWAYS: they count in replicas' apply workers too.
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', learnings_table);
+    FOR counting IN
+        SELECT * FROM (VALUES
+            ('learnings_count_insert', 'INSERT', 'REFERENCING NEW TABLE AS new_rows'),
+            ('learnings_count_update', 'UPDATE', 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'),
+            ('learnings_count_delete', 'DELETE', 'REFERENCING OLD TABLE AS old_rows'),
+            ('learnings_count_truncate', 'TRUNCATE', '')
+        ) AS t(name, event, transition)
+    LOOP
+        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION agno_learnings_internal.learnings_count_rows()',
+                       counting.name, counting.event, learnings_table, counting.transition);
+        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', learnings_table, counting.name);
+    END LOOP;
+    DELETE FROM agno_learnings_internal.learnings_counts AS c WHERE c.relid = learnings_table::oid;
+    EXECUTE format($rebuild$
+        INSERT INTO agno_learnings_internal.learnings_counts (relid, bucket, learning_type, n)
+        SELECT %s, b.bucket, t.learning_type, count(*)
+          FROM %s AS t
+         CROSS JOIN LATERAL (VALUES (CASE WHEN t.user_id IS NULL THEN 's' ELSE 'u' || t.user_id END),
+                                    ('a')) AS b(bucket)
+         GROUP BY b.bucket, t.learning_type$rebuild$, learnings_table::oid, learnings_table);
+    INSERT INTO agno_learnings_internal.learnings_counted (relid) VALUES (learnings_table::oid)
+    ON CONFLICT DO NOTHING;
 
     -- Row-level security: one policy per command, each asking the extension once per
     -- statement (the scalar subqueries become InitPlans) which rows this caller may

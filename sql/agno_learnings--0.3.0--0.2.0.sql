@@ -18,6 +18,9 @@ BEGIN
               WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.schema_name, r.table_name)) IS NOT NULL
     LOOP
         EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS learnings_guard_row ON %s', t.relation);
+        FOREACH col IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'learnings_count_' || col, t.relation);
+        END LOOP;
         FOREACH col IN ARRAY ARRAY['user_id', 'session_id', 'entity_id', 'agent_id', 'team_id', 'workflow_id'] LOOP
             EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', t.relation, col);
         END LOOP;
@@ -25,6 +28,11 @@ BEGIN
 END
 $tables$;
 DROP FUNCTION agno_learnings_internal.learnings_guard_row();
+DROP FUNCTION agno_learnings_internal.learnings_count_rows();
+DROP FUNCTION agno_learnings_internal.learnings_fold_counts(oid, agno_learnings_internal.learnings_delta[]);
+DROP TYPE agno_learnings_internal.learnings_delta;
+DROP TABLE agno_learnings_internal.learnings_counts;
+DROP TABLE agno_learnings_internal.learnings_counted;
 
 ALTER TABLE agno_learnings_internal.learnings_tables SET SCHEMA @extschema@;
 GRANT SELECT ON @extschema@.learnings_tables TO PUBLIC;

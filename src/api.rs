@@ -12,6 +12,7 @@ use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 use crate::auth::{self, Action, Caller, Scope};
+use crate::catalog;
 use crate::db::{self, Access, Plan};
 use crate::errors::{self, ApiError, ApiResult};
 use crate::ids::{self, Identity, LearningId};
@@ -83,6 +84,38 @@ impl Call {
         }
     }
 
+    /// The exact total of a list filtered by owner and type alone, from learnings_counts
+    /// (read as the extension's owner: it holds every user's totals), in the snapshot the
+    /// page is read in; `None` when the table's totals are not kept.
+    fn kept_total(
+        &self,
+        user_id: Option<&str>,
+        learning_type: Option<&str>,
+    ) -> ApiResult<Option<i64>> {
+        let Some((totals, relid)) = &self.target.counts else {
+            return Ok(None);
+        };
+        // 'a' all rows, 's' the shared ones, 'u' || user_id a user's.
+        let buckets: Vec<String> = match (self.bound_user(), user_id) {
+            (Some(me), _) => vec![format!("u{me}"), "s".into()],
+            (None, Some(user)) => vec![format!("u{user}")],
+            (None, None) => vec!["a".into()],
+        };
+        let mut args: Vec<DatumWithOid> = vec![
+            DatumWithOid::from(pg_sys::Oid::from(*relid)),
+            DatumWithOid::from(buckets),
+        ];
+        args.extend(learning_type.map(DatumWithOid::from));
+        let sql = query::counted_total(totals, learning_type.is_some());
+        let owner = catalog::home()?.owner;
+        let row = catalog::as_owner(owner, || db::texts(Access::Read, &sql, &args))?;
+        Ok(row
+            .first()
+            .cloned()
+            .flatten()
+            .and_then(|total| total.parse::<i64>().ok()))
+    }
+
     /// The rows a mutation of one record may touch: a scoped caller only its own.
     fn mutation_filter<'a>(&'a self, learning_id: &'a str) -> Filter<'a> {
         Filter::default()
@@ -131,8 +164,19 @@ fn learnings_list(
         .equal(Column::Namespace, namespace)
         .equal(Column::EntityId, entity_id)
         .equal(Column::EntityType, entity_type);
+    // learnings_counts keeps the totals of lists filtered by owner and type alone.
+    let others = [
+        agent_id,
+        team_id,
+        session_id,
+        namespace,
+        entity_id,
+        entity_type,
+    ];
+    let kept_total = others.iter().all(Option::is_none).then_some(learning_type);
     let result = list(
         filter,
+        kept_total,
         user_id,
         limit.unwrap_or(100),
         page.unwrap_or(1),
@@ -147,6 +191,7 @@ fn learnings_list(
 #[allow(clippy::too_many_arguments)]
 fn list(
     filter: Filter,
+    kept_total: Option<Option<&str>>,
     user_id: Option<&str>,
     limit: i32,
     page: i32,
@@ -165,7 +210,19 @@ fn list(
         Some(me) => filter.visible_to(me),
         None => filter.equal(Column::UserId, user_id),
     };
-    let statement = query::list(&call.target.relation, &filter, order, page);
+    let total = match kept_total {
+        Some(learning_type) => call.kept_total(user_id, learning_type)?,
+        None => None,
+    };
+    let statement = query::list(&call.target.relation, &filter, order, page, total);
+    // A scoped page by recency, filtered by type at most, reads two ranges of the
+    // per-user index in order (query::list), whichever page it is.
+    if call.bound_user().is_some()
+        && kept_total.is_some()
+        && matches!(order, LearningOrder::Recent(_))
+    {
+        return db::in_index_order(|| envelope(&statement.sql, &statement.args));
+    }
     envelope(&statement.sql, &statement.args)
 }
 

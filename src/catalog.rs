@@ -27,6 +27,10 @@ pub struct Home {
     /// serves databases still on an older version until `ALTER EXTENSION … UPDATE`,
     /// whose registry is elsewhere, and an update moves it without changing its oid.
     registry: pg_sys::Oid,
+    /// The list totals and the tables they are complete for (since 0.3.0; InvalidOid in
+    /// a database still on an older version, whose lists count rows).
+    counts: pg_sys::Oid,
+    counted: pg_sys::Oid,
 }
 
 thread_local! {
@@ -48,14 +52,21 @@ pub fn home() -> ApiResult<Home> {
     if let Some(home) = HOME.with_borrow(|h| h.clone().filter(|h| h.extension == extension)) {
         return Ok(home);
     }
+    // The extension's tables are found among its members in the catalogs, never by name
+    // (a name lookup in agno_learnings_internal needs a privilege callers do not have).
     let row = db::texts(
         Access::Read,
-        "SELECT COALESCE(c.oid, 0::pg_catalog.oid)::pg_catalog.text, e.extowner::pg_catalog.text, \
-                (SELECT r.oid FROM pg_catalog.pg_depend AS d \
-                   JOIN pg_catalog.pg_class AS r ON r.oid OPERATOR(pg_catalog.=) d.objid \
-                  WHERE d.refobjid OPERATOR(pg_catalog.=) e.oid AND d.deptype OPERATOR(pg_catalog.=) 'e' \
-                    AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass \
-                    AND r.relname OPERATOR(pg_catalog.=) 'learnings_tables'::pg_catalog.name)::pg_catalog.text \
+        "WITH member AS ( \
+             SELECT r.relname, r.oid FROM pg_catalog.pg_depend AS d \
+               JOIN pg_catalog.pg_class AS r ON r.oid OPERATOR(pg_catalog.=) d.objid \
+              WHERE d.refobjid OPERATOR(pg_catalog.=) $1 AND d.deptype OPERATOR(pg_catalog.=) 'e' \
+                AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass) \
+         SELECT COALESCE(c.oid, 0::pg_catalog.oid)::pg_catalog.text, e.extowner::pg_catalog.text, \
+                (SELECT m.oid FROM member AS m WHERE m.relname OPERATOR(pg_catalog.=) 'learnings_tables')::pg_catalog.text, \
+                COALESCE((SELECT m.oid FROM member AS m \
+                           WHERE m.relname OPERATOR(pg_catalog.=) 'learnings_counts'), 0)::pg_catalog.text, \
+                COALESCE((SELECT m.oid FROM member AS m \
+                           WHERE m.relname OPERATOR(pg_catalog.=) 'learnings_counted'), 0)::pg_catalog.text \
            FROM pg_catalog.pg_extension AS e \
            JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace \
            LEFT JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
@@ -63,8 +74,7 @@ pub fn home() -> ApiResult<Home> {
           WHERE e.oid OPERATOR(pg_catalog.=) $1",
         &[extension.into()],
     )?;
-    let (Some(Some(table)), Some(Some(owner)), Some(Some(registry))) =
-        (row.first(), row.get(1), row.get(2))
+    let [Some(table), Some(owner), Some(registry), Some(counts), Some(counted)] = row.as_slice()
     else {
         return Err(ApiError::new(
             SqlState::Internal,
@@ -76,8 +86,14 @@ pub fn home() -> ApiResult<Home> {
         table: oid(table),
         owner: oid(owner),
         registry: oid(registry),
+        counts: oid(counts),
+        counted: oid(counted),
     };
-    HOME.with_borrow_mut(|h| *h = Some(home.clone()));
+    // A database still on an older version is looked up again at every call, so that
+    // ALTER EXTENSION … UPDATE takes effect in running backends.
+    if home.counts != pg_sys::InvalidOid {
+        HOME.with_borrow_mut(|h| *h = Some(home.clone()));
+    }
     Ok(home)
 }
 
@@ -102,6 +118,18 @@ impl Home {
     /// The registry's schema-qualified, quoted name, as it is now.
     pub fn registry(&self) -> ApiResult<String> {
         relation_name(self.registry)
+    }
+
+    /// The names of the totals table and of its table of counted relations, when this
+    /// database's version keeps them.
+    pub fn counts(&self) -> ApiResult<Option<(String, String)>> {
+        if self.counts == pg_sys::InvalidOid || self.counted == pg_sys::InvalidOid {
+            return Ok(None);
+        }
+        Ok(Some((
+            relation_name(self.counts)?,
+            relation_name(self.counted)?,
+        )))
     }
 }
 

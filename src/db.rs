@@ -145,3 +145,38 @@ pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usiz
         execute(client, access, Plan::Reused, sql, args).map(|t| t.len())
     })?)
 }
+
+/// Runs `f` with the planner's sorts and bitmap scans switched off, as a function's own
+/// `SET` clause would, undone when `f` returns (and by PostgreSQL's abort processing when
+/// an error ends the transaction).
+///
+/// For a page of one owner's rows read in index order: the per-user index gives those
+/// rows in order for any page, but the planner cannot tell how many rows an owner has
+/// (user_id keeps no statistics, so that estimates never tell one user's count), and for
+/// a deep page it would rather sort all of an owner's rows, the shared ones included.
+pub fn in_index_order<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            // SAFETY: pops the nest level pushed below.
+            unsafe { pg_sys::AtEOXact_GUC(true, self.0) };
+        }
+    }
+    // SAFETY: a GUC nest level and two planner settings inside it.
+    let _restore = Restore(unsafe { pg_sys::NewGUCNestLevel() });
+    for name in [c"enable_sort", c"enable_bitmapscan"] {
+        unsafe {
+            pg_sys::set_config_option(
+                name.as_ptr(),
+                c"off".as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+    }
+    f()
+}

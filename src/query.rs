@@ -91,6 +91,19 @@ impl<'a> Filter<'a> {
 
     /// The WHERE clause, numbering its parameters from `$first`.
     fn sql(&self, first: usize) -> String {
+        self.sql_for(first, Visible::Both)
+    }
+
+    /// Whether the filter keeps a user's rows and the shared ones.
+    fn is_visible_to_a_user(&self) -> bool {
+        self.predicates
+            .iter()
+            .any(|p| matches!(p, Predicate::VisibleTo(_)))
+    }
+
+    /// The WHERE clause for one side of a `visible_to` filter (the other predicates
+    /// unchanged, parameters numbered the same, so both sides share one argument list).
+    fn sql_for(&self, first: usize, visible: Visible) -> String {
         let mut next = first;
         let mut param = || {
             next += 1;
@@ -99,10 +112,18 @@ impl<'a> Filter<'a> {
         let conditions: Vec<String> = self
             .predicates
             .iter()
-            .map(|p| match p {
-                Predicate::Equal(column, _) => format!("{} = ${}", column.name(), param()),
-                Predicate::VisibleTo(_) => format!("(user_id = ${} OR user_id IS NULL)", param()),
-                Predicate::Owned => "user_id IS NOT NULL".to_string(),
+            .map(|p| match (p, visible) {
+                (Predicate::Equal(column, _), _) => format!("{} = ${}", column.name(), param()),
+                (Predicate::VisibleTo(_), Visible::Both) => {
+                    format!("(user_id = ${} OR user_id IS NULL)", param())
+                }
+                (Predicate::VisibleTo(_), Visible::Own) => format!("user_id = ${}", param()),
+                // The parameter is still numbered (and typed by the other side).
+                (Predicate::VisibleTo(_), Visible::Shared) => {
+                    param();
+                    "user_id IS NULL".to_string()
+                }
+                (Predicate::Owned, _) => "user_id IS NOT NULL".to_string(),
             })
             .collect();
         if conditions.is_empty() {
@@ -110,6 +131,13 @@ impl<'a> Filter<'a> {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         }
+    }
+
+    fn param_count(&self) -> usize {
+        self.predicates
+            .iter()
+            .filter(|p| !matches!(p, Predicate::Owned))
+            .count()
     }
 
     fn args(&self) -> impl Iterator<Item = DatumWithOid<'a>> + '_ {
@@ -120,6 +148,14 @@ impl<'a> Filter<'a> {
             Predicate::Owned => None,
         })
     }
+}
+
+/// Which rows of a `visible_to` filter a statement reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Visible {
+    Both,
+    Own,
+    Shared,
 }
 
 /// Sort direction, as `sort_order` names it.
@@ -174,6 +210,20 @@ impl LearningOrder {
             }
             LearningOrder::Created(Direction::Desc) => "created_at DESC, learning_id",
             LearningOrder::Created(Direction::Asc) => "created_at, learning_id DESC",
+        }
+    }
+}
+
+impl LearningOrder {
+    /// The same order within one owner's rows, led by `user_id` so that it is exactly the
+    /// `(user_id, recency, learning_id)` index's, forwards or backwards: the planner then
+    /// reads the first rows of the range in order instead of sorting all of them (it
+    /// cannot tell how many there are: user_id keeps no statistics).
+    fn within_one_owner(self) -> String {
+        match self {
+            LearningOrder::Recent(Direction::Desc) => format!("user_id, {}", self.sql()),
+            LearningOrder::Recent(Direction::Asc) => format!("user_id DESC, {}", self.sql()),
+            LearningOrder::Created(_) => self.sql().to_string(),
         }
     }
 }
@@ -260,24 +310,67 @@ fn envelope(rows: &str, item: &str, order: &str, count: &str) -> String {
     )
 }
 
-/// `learnings_list`: a page of records matching `filter`.
+/// `learnings_list`: a page of records matching `filter`, with `total` rows in all when
+/// it is known (learnings_counts), else counted.
+///
+/// A user's rows and the shared ones are read as two ranges of the
+/// `(user_id, recency, learning_id)` index, each cut at the page's end and merged in
+/// order, so that a page costs its offset and size, never a pass over all shared rows.
 pub fn list<'a>(
     relation: &str,
     filter: &Filter<'a>,
     order: LearningOrder,
     page: Page,
+    total: Option<i64>,
 ) -> Statement<'a> {
-    let condition = filter.sql(4);
-    let sql = envelope(
-        &format!("SELECT * FROM {relation} {condition}"),
-        RECORD,
-        order.sql(),
-        &format!("SELECT pg_catalog.count(*) FROM {relation} {condition}"),
-    );
+    let first = 4;
+    let rows = if filter.is_visible_to_a_user() {
+        let side = |visible| {
+            format!(
+                "(SELECT * FROM {relation} {} ORDER BY {} LIMIT $1 + $2)",
+                filter.sql_for(first, visible),
+                order.within_one_owner()
+            )
+        };
+        format!(
+            "SELECT * FROM ({} UNION ALL {}) AS visible",
+            side(Visible::Own),
+            side(Visible::Shared)
+        )
+    } else {
+        format!("SELECT * FROM {relation} {}", filter.sql(first))
+    };
+    let count = match total {
+        Some(_) => format!("SELECT ${}::bigint", first + filter.param_count()),
+        None => format!(
+            "SELECT pg_catalog.count(*) FROM {relation} {}",
+            filter.sql(first)
+        ),
+    };
     Statement {
-        sql,
-        args: page.args().into_iter().chain(filter.args()).collect(),
+        sql: envelope(&rows, RECORD, order.sql(), &count),
+        args: page
+            .args()
+            .into_iter()
+            .chain(filter.args())
+            .chain(total.map(DatumWithOid::from))
+            .collect(),
     }
+}
+
+/// A list's total from learnings_counts: the sum of the deltas of `buckets` (one of
+/// `learning_type` when given) for the relation `relid`. `$1` relid, `$2` buckets,
+/// `$3` learning_type.
+pub fn counted_total(totals: &str, learning_type: bool) -> String {
+    format!(
+        "SELECT COALESCE(pg_catalog.sum(n), 0)::pg_catalog.text FROM {totals} \
+          WHERE relid OPERATOR(pg_catalog.=) $1 AND bucket OPERATOR(pg_catalog.=) ANY ($2){}",
+        if learning_type {
+            " AND learning_type OPERATOR(pg_catalog.=) $3"
+        } else {
+            ""
+        }
+    )
 }
 
 /// `learnings_list_users`: a page of owners with their last activity.

@@ -19,6 +19,9 @@ pub const DEFAULT_TABLE: &str = "agno_learnings";
 pub struct Target {
     /// Schema-qualified, quoted relation name, safe to put into SQL text.
     pub relation: String,
+    /// Where its exact totals are kept, when they are complete (sql/bootstrap.sql,
+    /// learnings_counts): the totals table's name and the relation's oid.
+    pub counts: Option<(String, u32)>,
 }
 
 /// Resolves `db_id` / `table` to a registered table, with AgentOS's errors: `table`
@@ -39,15 +42,31 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
     // security registration gave it (a table dropped and re-created under the same name
     // has none until it is registered again).
     let home = catalog::home()?;
+    let counts = home.counts()?;
+    // Totals are complete for a table that was registered with them and whose four
+    // counting triggers are all there and enabled.
+    let counted = match &counts {
+        Some((_, counted)) => format!(
+            "EXISTS (SELECT FROM {counted} AS m WHERE m.relid OPERATOR(pg_catalog.=) c.oid) \
+             AND (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger AS t \
+                   WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid AND t.tgenabled OPERATOR(pg_catalog.=) 'A' \
+                     AND t.tgname OPERATOR(pg_catalog.=) ANY ('{{learnings_count_insert, learnings_count_update, \
+                         learnings_count_delete, learnings_count_truncate}}'::pg_catalog.name[])) \
+                 OPERATOR(pg_catalog.=) 4"
+        ),
+        None => "false".to_string(),
+    };
     let sql = format!(
-        "SELECT pg_catalog.current_database()::pg_catalog.text, \
-                (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' \
-                        OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) \
-                   FROM {} AS r \
-                   JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) r.schema_name \
-                   JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
-                        AND c.relname OPERATOR(pg_catalog.=) r.table_name AND c.relrowsecurity \
-                  WHERE r.name OPERATOR(pg_catalog.=) $1)",
+        "SELECT pg_catalog.current_database()::pg_catalog.text, found.* \
+           FROM (SELECT 1) AS one \
+           LEFT JOIN (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' \
+                             OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname), \
+                             c.oid::pg_catalog.text, ({counted})::pg_catalog.text \
+                        FROM {} AS r \
+                        JOIN pg_catalog.pg_namespace AS n ON n.nspname OPERATOR(pg_catalog.=) r.schema_name \
+                        JOIN pg_catalog.pg_class AS c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid \
+                             AND c.relname OPERATOR(pg_catalog.=) r.table_name AND c.relrowsecurity \
+                       WHERE r.name OPERATOR(pg_catalog.=) $1) AS found ON true",
         home.registry()?
     );
     let row = catalog::as_owner(home.owner, || {
@@ -55,6 +74,15 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
     })?;
     let database = row.first().cloned().flatten();
     let relation = row.get(1).cloned().flatten();
+    let relid = row
+        .get(2)
+        .cloned()
+        .flatten()
+        .and_then(|oid| oid.parse::<u32>().ok());
+    let counts = match (counts, relid, row.get(3).cloned().flatten().as_deref()) {
+        (Some((totals, _)), Some(relid), Some("true")) => Some((totals, relid)),
+        _ => None,
+    };
     if let Some(db_id) = db_id {
         if database.as_deref() != Some(db_id) {
             return Err(ApiError::not_found(format!(
@@ -64,7 +92,7 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
         }
     }
     relation
-        .map(|relation| Target { relation })
+        .map(|relation| Target { relation, counts })
         .ok_or_else(|| match table {
             Some(table) => ApiError::not_found(format!(
                 "No database with id '{}' has table '{}'",

@@ -109,12 +109,32 @@ mod tests {
         indexes
     }
 
-    fn list_plan(filter: Filter, order: LearningOrder) -> Value {
-        let statement = query::list(RELATION, &filter, order, Page::new(100, 1).unwrap());
+    /// The plan of a list page whose total is counted (`None`) or kept (`Some`).
+    fn list_plan_with(
+        filter: Filter,
+        order: LearningOrder,
+        page: i32,
+        total: Option<i64>,
+    ) -> Value {
+        let statement = query::list(
+            RELATION,
+            &filter,
+            order,
+            Page::new(100, page).unwrap(),
+            total,
+        );
         plan(&statement.sql, &statement.args)
     }
 
+    fn list_plan(filter: Filter, order: LearningOrder) -> Value {
+        list_plan_with(filter, order, 1, None)
+    }
+
     const RECENT: LearningOrder = LearningOrder::Recent(Direction::Desc);
+
+    fn unscoped_kept() -> Value {
+        list_plan_with(Filter::default(), RECENT, 1, Some(100_000))
+    }
 
     #[pg_test]
     fn list_pages_use_indexes_on_100k_rows() {
@@ -227,13 +247,35 @@ mod tests {
             assert_indexed_page(&admin, Order::Index, "admin"),
             unscoped_indexes
         );
+        // Scoped: its rows and the shared ones as two ranges of the per-user index, merged
+        // in order (no pass over all shared rows), on every page.
         let claims = r#"{"sub": "heavy", "scopes": "learnings:read"}"#;
         let scoped = as_role("app", Some(claims), || {
-            list_plan(Filter::default().visible_to("heavy"), RECENT)
+            crate::db::in_index_order(|| {
+                list_plan_with(Filter::default().visible_to("heavy"), RECENT, 1, Some(1))
+            })
         });
         assert_eq!(
-            assert_indexed_page(&scoped, Order::Index, "scoped"),
-            unscoped_indexes
+            // (The two ranges, each cut at the page's end, are sorted together: at most
+            // twice a page's rows.)
+            assert_indexed_page(&scoped, Order::Any, "scoped"),
+            [
+                "idx_agno_learnings_user_recent",
+                "idx_agno_learnings_user_recent"
+            ],
+            "{scoped:#}"
+        );
+        let deep = as_role("app", Some(claims), || {
+            crate::db::in_index_order(|| {
+                list_plan_with(Filter::default().visible_to("heavy"), RECENT, 40, Some(1))
+            })
+        });
+        assert_eq!(
+            assert_indexed_page(&deep, Order::Any, "scoped page 40"),
+            [
+                "idx_agno_learnings_user_recent",
+                "idx_agno_learnings_user_recent"
+            ]
         );
         let mut all = Vec::new();
         nodes(&scoped, &mut all);
@@ -255,6 +297,16 @@ mod tests {
                 .is_some_and(|s| s.starts_with("SubPlan"))),
             "a per-row SubPlan: {scoped:#}"
         );
+        // With the total kept, the table is read for the page only; counted, twice.
+        let table_scans = |plan: &Value| {
+            let mut all = Vec::new();
+            nodes(plan, &mut all);
+            all.iter()
+                .filter(|n| n["Relation Name"] == "agno_learnings")
+                .count()
+        };
+        assert_eq!(table_scans(&unscoped_kept()), 1);
+        assert_eq!(table_scans(&unscoped), 2);
         // And the page really is the caller's: its rows and shared rows only.
         let page = as_role("app", Some(claims), || json("SELECT learnings_list()"));
         assert!(page["data"]

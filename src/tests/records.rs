@@ -216,10 +216,24 @@ mod tests {
              AND p.pronamespace::regnamespace::text IN ('public', 'agno_learnings_internal')";
         let unpinned = Spi::get_one::<String>(&format!(
             "SELECT string_agg(p.oid::regprocedure::text, ', ') {members} \
-              WHERE p.prosecdef OR NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)"
+              WHERE NOT 'search_path=pg_catalog, pg_temp' = ANY (p.proconfig)"
         ))
         .unwrap();
         assert_eq!(unpinned, None);
+        // One SECURITY DEFINER function: the counting trigger, which every writer runs to
+        // add to totals no client may write; it is callable by nobody, only as a trigger.
+        let definers = Spi::get_one::<String>(&format!(
+            "SELECT string_agg(p.oid::regprocedure::text, ', ') {members} WHERE p.prosecdef"
+        ))
+        .unwrap();
+        assert_eq!(
+            definers.as_deref(),
+            Some("agno_learnings_internal.learnings_count_rows()")
+        );
+        assert_fails(
+            "SELECT agno_learnings_internal.learnings_count_rows()",
+            "0A000",
+        );
         let per_schema = Spi::get_one::<String>(&format!(
             "SELECT string_agg(n || ' ' || c, ', ' ORDER BY n) FROM \
                (SELECT p.pronamespace::regnamespace::text AS n, count(*) AS c {members} GROUP BY 1) AS s"
@@ -227,7 +241,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             per_schema.as_deref(),
-            Some("agno_learnings_internal 7, public 10")
+            Some("agno_learnings_internal 9, public 10")
         );
     }
 }
