@@ -21,3 +21,6 @@ DO $$ BEGIN
 END $$;
 GRANT USAGE ON SCHEMA ai TO bench_client;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ai.agno_learnings TO bench_client;
+-- The scoped pair sets PostgREST-style claims from bench_client's own sessions: trust
+-- them there, as a deployment trusts its PostgREST authenticator's.
+ALTER ROLE bench_client SET agno_learnings.claims_login_roles = 'bench_client';

@@ -19,7 +19,7 @@ use crate::ids::{self, Identity, LearningId};
 use crate::jsonb::Jsonb;
 use crate::postgrest;
 use crate::query::{self, Column, Filter, LearningOrder, Page, UserOrder};
-use crate::target::{self, Target};
+use crate::target::{self, Target, Totals};
 use crate::validate::{self, Changes};
 
 /// Who is calling and which rows it may act on for `action`: 401/403 otherwise. Comes
@@ -47,7 +47,15 @@ impl Call {
     fn on(scope: Scope, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Self> {
         Ok(Call {
             scope,
-            target: target::resolve(db_id, table)?,
+            target: target::resolve(db_id, table, Totals::Skip)?,
+        })
+    }
+
+    /// As [`Call::on`], also finding where the table's list totals are kept.
+    fn listing(scope: Scope, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Self> {
+        Ok(Call {
+            scope,
+            target: target::resolve(db_id, table, Totals::Find)?,
         })
     }
 
@@ -204,7 +212,7 @@ fn list(
     let page = Page::new(limit, page)?;
     let order = LearningOrder::parse(sort_by, sort_order)?;
     check_user(&scope, user_id, "Cannot list learnings for another user")?;
-    let call = Call::on(scope, db_id, table)?;
+    let call = Call::listing(scope, db_id, table)?;
     // A scoped caller's list is bound to it and includes the shared rows.
     let filter = match call.bound_user() {
         Some(me) => filter.visible_to(me),
@@ -215,10 +223,11 @@ fn list(
         None => None,
     };
     let statement = query::list(&call.target.relation, &filter, order, page, total);
-    // A scoped page by recency, filtered by type at most, reads two ranges of the
-    // per-user index in order (query::list), whichever page it is.
+    // A scoped, unfiltered page by recency reads two ranges of the per-user index in
+    // order (query::list), whichever page it is. (With a type filter the planner, which
+    // knows the types' frequencies, picks the type's index when that type is rare.)
     if call.bound_user().is_some()
-        && kept_total.is_some()
+        && kept_total == Some(None)
         && matches!(order, LearningOrder::Recent(_))
     {
         return db::in_index_order(|| envelope(&statement.sql, &statement.args));

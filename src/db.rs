@@ -146,7 +146,7 @@ pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usiz
     })?)
 }
 
-/// Runs `f` with the planner's sorts and bitmap scans switched off, as a function's own
+/// Runs `f` with the planner's sorts, bitmap scans and JIT switched off, as a function's own
 /// `SET` clause would, undone when `f` returns (and by PostgreSQL's abort processing when
 /// an error ends the transaction).
 ///
@@ -162,9 +162,11 @@ pub fn in_index_order<T>(f: impl FnOnce() -> T) -> T {
             unsafe { pg_sys::AtEOXact_GUC(true, self.0) };
         }
     }
-    // SAFETY: a GUC nest level and two planner settings inside it.
+    // SAFETY: a GUC nest level and three planner settings inside it.
     let _restore = Restore(unsafe { pg_sys::NewGUCNestLevel() });
-    for name in [c"enable_sort", c"enable_bitmapscan"] {
+    // jit too: the planner's penalty for a disabled path is a huge cost, which would
+    // otherwise have the page compiled (hundreds of milliseconds) for a few rows.
+    for name in [c"enable_sort", c"enable_bitmapscan", c"jit"] {
         unsafe {
             pg_sys::set_config_option(
                 name.as_ptr(),

@@ -24,10 +24,18 @@ pub struct Target {
     pub counts: Option<(String, u32)>,
 }
 
+/// Whether a resolution also finds the table's list totals (lists only: the other
+/// functions skip that part of the lookup).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Totals {
+    Find,
+    Skip,
+}
+
 /// Resolves `db_id` / `table` to a registered table, with AgentOS's errors: `table`
 /// without `db_id` → 400, another database → 404, an unknown table → 404. Empty values
 /// count as absent, as in AgentOS.
-pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
+pub fn resolve(db_id: Option<&str>, table: Option<&str>, totals: Totals) -> ApiResult<Target> {
     // AgentOS treats empty values as absent.
     let db_id = db_id.filter(|v| !v.is_empty());
     let table = table.filter(|v| !v.is_empty());
@@ -42,7 +50,10 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>) -> ApiResult<Target> {
     // security registration gave it (a table dropped and re-created under the same name
     // has none until it is registered again).
     let home = catalog::home()?;
-    let counts = home.counts()?;
+    let counts = match totals {
+        Totals::Find => home.counts()?,
+        Totals::Skip => None,
+    };
     // Totals are complete for a table that was registered with them and whose four
     // counting triggers are all there and enabled.
     let counted = match &counts {
