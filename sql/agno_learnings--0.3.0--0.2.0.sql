@@ -21,9 +21,7 @@ BEGIN
         FOREACH col IN ARRAY ARRAY['insert', 'update', 'delete', 'truncate'] LOOP
             EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'learnings_count_' || col, t.relation);
         END LOOP;
-        FOREACH col IN ARRAY ARRAY['user_id', 'session_id', 'entity_id', 'agent_id', 'team_id', 'workflow_id'] LOOP
-            EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET STATISTICS -1', t.relation, col);
-        END LOOP;
+        EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN user_id SET STATISTICS -1', t.relation);
     END LOOP;
 END
 $tables$;

@@ -280,9 +280,13 @@ mod tests {
             1
         );
         assert_eq!(
-            int("SELECT count(*) FROM pg_attribute WHERE attrelid = 'tenant_a.learnings'::regclass \
-                 AND attname IN ('user_id', 'session_id', 'entity_id') AND attstattarget = 0"),
-            3
+            Spi::get_one::<String>(
+                "SELECT string_agg(attname, ', ') FROM pg_attribute \
+                  WHERE attrelid = 'tenant_a.learnings'::regclass AND attstattarget = 0"
+            )
+            .unwrap()
+            .as_deref(),
+            Some("user_id")
         );
     }
 }
