@@ -1,36 +1,418 @@
 #!/usr/bin/env bash
-# Benchmarks: `bash scripts/bench.sh` (bench/README.md says what each pair measures).
-# Installs the extension (release build), starts a private cluster, loads 100,000
-# learnings, and runs every API/baseline pair with pgbench for BENCH_SECONDS (default 5)
-# each, on one client. Prints tps and the API's ratio to its baseline, measured in the
-# same run on the same data. Not part of the test command: numbers, not assertions.
+# Benchmarks (bench/README.md says what each one measures). Numbers, not assertions: not
+# part of the test command.
+#
+#   bash scripts/bench.sh        SQL: installs the extension (release build), starts a
+#                                private cluster, loads 100,000 learnings, and runs every
+#                                API/baseline pair with pgbench for BENCH_SECONDS (default 5)
+#                                each, on one client. Prints tps and the API's ratio to its
+#                                baseline, measured in the same run on the same data.
+#   bash scripts/bench.sh http   HTTP: AgentOS 3.1.10's own learnings router (uvicorn, one
+#                                worker) side by side with PostgREST + the extension, on
+#                                BENCH_ROWS learnings in a private cluster, with wrk for
+#                                BENCH_SECONDS (default 10) per request kind. Prints req/s,
+#                                p50 and p99 of both, their ratio, and our p50 against a
+#                                floor of the same size served by the same PostgREST.
+#
+# Settings:
+#   BENCH_SECONDS  seconds per measurement
+#   BENCH_BUILD    skip: use the extension installed now (default: build and install the
+#                  release build first)
+#   BENCH_ROWS     http: learnings to load (default 1000000; at most 10000000)
+#   BENCH_WARMUP   http: seconds of warm-up before each measurement (default 2)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=scripts/lib.sh
 source scripts/lib.sh
 
-seconds="${BENCH_SECONDS:-5}"
-ensure_deps
-AGNO_RELEASE=1 install_extension
-
-dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-XXXXXX")
-is_root && chown "$AGNO_PG_OS_USER" "$dir"
-cluster_start "$dir/pg" "$(free_port)" >/dev/null
-cluster_stop_on_exit "$dir/pg" remove
-"$PG_BINDIR/psql" -X -q -d postgres -c "CREATE DATABASE bench"
-"$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql
-
-tps() { # SCRIPT ROLE → transactions per second
-    "$PG_BINDIR/pgbench" -n -c 1 -T "$seconds" -U "$2" -f "bench/$1.sql" bench 2>/dev/null \
-        | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+install_build() {
+    step "install the toolchain and the extension"
+    ensure_deps
+    if [[ "${BENCH_BUILD:-}" == skip ]]; then
+        log "BENCH_BUILD=skip: benchmarking the extension installed now"
+    else
+        AGNO_RELEASE=1 install_extension
+    fi
 }
 
-printf '%-14s %12s %12s %8s\n' pair "api tps" "sql tps" ratio
-for pair in page user scoped get write; do
-    api_role=postgres
-    [[ $pair == scoped ]] && api_role=bench_client
-    api=$(tps "${pair}_api" "$api_role")
-    sql=$(tps "${pair}_sql" postgres)
-    awk -v p="$pair" -v a="$api" -v s="$sql" 'BEGIN { printf "%-14s %12.0f %12.0f %8.2f\n", p, a, s, a / s }'
-done
+# ---------------------------------------------------------------------------------------
+# SQL: API functions against plain SQL, with pgbench
+
+bench_sql() {
+    local seconds="${BENCH_SECONDS:-5}" dir pair api_role api sql
+    install_build
+
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-XXXXXX")
+    is_root && chown "$AGNO_PG_OS_USER" "$dir"
+    cluster_start "$dir/pg" "$(free_port)" >/dev/null
+    cluster_stop_on_exit "$dir/pg" remove
+    "$PG_BINDIR/psql" -X -q -d postgres -c "CREATE DATABASE bench"
+    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql
+
+    tps() { # SCRIPT ROLE → transactions per second
+        "$PG_BINDIR/pgbench" -n -c 1 -T "$seconds" -U "$2" -f "bench/$1.sql" bench 2>/dev/null \
+            | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+    }
+
+    printf '%-14s %12s %12s %8s\n' pair "api tps" "sql tps" ratio
+    for pair in page user scoped get write; do
+        api_role=postgres
+        [[ $pair == scoped ]] && api_role=bench_client
+        api=$(tps "${pair}_api" "$api_role")
+        sql=$(tps "${pair}_sql" postgres)
+        awk -v p="$pair" -v a="$api" -v s="$sql" 'BEGIN { printf "%-14s %12.0f %12.0f %8.2f\n", p, a, s, a / s }'
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# HTTP: AgentOS's router against PostgREST + the extension, with wrk
+
+BENCH_DIR=
+HTTP_DIR=
+ROUTER_PID=
+
+psql_bench() {
+    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# AgentOS's app and server into .venv, reinstalled when bench/requirements.txt changes.
+ensure_bench_python() {
+    local requirements="$AGNO_REPO_ROOT/bench/requirements.txt" stamp want
+    ensure_python
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    stamp="$AGNO_REPO_ROOT/.venv/.bench-requirements.sha256"
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        log "pip install -r bench/requirements.txt (into .venv)"
+        _quietly "$AGNO_REPO_ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+        echo "$want" >"$stamp"
+    fi
+}
+
+stop_servers() {
+    if [[ -n "$ROUTER_PID" ]] && kill -0 "$ROUTER_PID" 2>/dev/null; then
+        kill "$ROUTER_PID" && wait "$ROUTER_PID" 2>/dev/null || true
+    fi
+    ROUTER_PID=
+    if [[ -n "$HTTP_DIR" ]]; then
+        postgrest_stop "$HTTP_DIR"
+    fi
+}
+
+# What lib.sh's exit trap does (stop the cluster), with the servers that use the cluster
+# stopped before it and the whole work directory removed after it.
+http_cleanup() {
+    stop_servers
+    _agno_cleanup
+    if [[ -n "$BENCH_DIR" ]]; then
+        rm -rf -- "$BENCH_DIR"
+    fi
+}
+
+# wait_http URL PID LOG: until URL answers (any status), while PID lives.
+wait_http() {
+    local i
+    for i in $(seq 1 600); do
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ]]; then
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 30 "$3" >&2
+    die "no answer from $1 after $((i / 10)) s (log: $3)"
+}
+
+# The requests, by name: a server (router, ours, floor: ours with the bench_floor
+# profile), method, path ("{id}" takes the get ids in turn), token, body, the status
+# that must answer it.
+declare -A T_BASE T_METHOD T_PATH T_TOKEN T_BODY T_HEADER T_STATUS
+target() { # NAME SERVER METHOD PATH TOKEN BODY STATUS
+    local name="$1"
+    case "$2" in
+    router) T_BASE[$name]="$ROUTER_URL" T_HEADER[$name]= ;;
+    ours) T_BASE[$name]="$API_URL" T_HEADER[$name]= ;;
+    floor)
+        T_BASE[$name]="$API_URL"
+        # PostgREST serves its second schema to requests that name it.
+        if [[ "$3" == GET ]]; then
+            T_HEADER[$name]="Accept-Profile: bench_floor"
+        else
+            T_HEADER[$name]="Content-Profile: bench_floor"
+        fi
+        ;;
+    esac
+    T_METHOD[$name]="$3" T_PATH[$name]="$4" T_TOKEN[$name]="$5" T_BODY[$name]="$6" T_STATUS[$name]="$7"
+}
+
+# request NAME ID OUT: sends request NAME once with curl (ID for "{id}"), the body into
+# OUT; prints the HTTP status.
+request() {
+    local name="$1" path="${T_PATH[$1]}" args
+    path="${path//\{id\}/$2}"
+    args=(-sS -o "$3" -w '%{http_code}' -X "${T_METHOD[$name]}" -H "Authorization: Bearer ${T_TOKEN[$name]}")
+    if [[ -n "${T_BODY[$name]}" ]]; then
+        args+=(-H 'Content-Type: application/json' --data-binary "${T_BODY[$name]}")
+    fi
+    if [[ -n "${T_HEADER[$name]}" ]]; then
+        args+=(-H "${T_HEADER[$name]}")
+    fi
+    curl "${args[@]}" "${T_BASE[$name]}$path"
+}
+
+# preflight NAME...: each request once, before it is measured: it must answer its status
+# (its body is kept in $BENCH_DIR/resp/NAME.json for compare).
+preflight() {
+    local name status
+    for name in "$@"; do
+        status="$(request "$name" "$FIRST_ID" "$BENCH_DIR/resp/$name.json")"
+        if [[ "$status" != "${T_STATUS[$name]}" ]]; then
+            head -c 600 "$BENCH_DIR/resp/$name.json" >&2
+            echo >&2
+            die "$name: ${T_METHOD[$name]} ${T_PATH[$name]} answered $status, not ${T_STATUS[$name]}"
+        fi
+    done
+}
+
+# compare KIND A B: whether the two JSON answers hold the same records. KIND page: the
+# same records and totals (agno adds a timing, search_time_ms); record: equal documents;
+# created: equal but for the new id and timestamps.
+compare() {
+    "$AGNO_PYTHON" - "$@" <<'PY'
+import json, sys
+kind, a_path, b_path = sys.argv[1:4]
+a, b = (json.load(open(p)) for p in (a_path, b_path))
+for doc in (a, b):
+    if kind == "page":
+        doc["meta"].pop("search_time_ms", None)
+    if kind == "created":
+        for key in ("learning_id", "created_at", "updated_at"):
+            doc.pop(key)
+if a != b:
+    if kind == "page":
+        ids = lambda doc: [r.get("learning_id") for r in doc.get("data", [])]
+        print("meta:", a.get("meta"), "vs", b.get("meta"), file=sys.stderr)
+        print("ids:", ids(a), "vs", ids(b), file=sys.stderr)
+    else:
+        print(json.dumps(a, sort_keys=True)[:600], "\nvs\n", json.dumps(b, sort_keys=True)[:600], file=sys.stderr)
+    sys.exit(1)
+PY
+}
+
+# run_wrk NAME CONNS SECONDS: wrk with bench/wrk.lua sending request NAME; its output
+# into $BENCH_DIR/results/NAME@CONNS.wrk.
+run_wrk() {
+    local name="$1" conns="$2" threads=2
+    ((conns < threads)) && threads=$conns
+    BENCH_LABEL="$name" BENCH_METHOD="${T_METHOD[$name]}" BENCH_PATH="${T_PATH[$name]}" \
+        BENCH_IDS="$BENCH_DIR/ids" BENCH_BODY="${T_BODY[$name]}" BENCH_TOKEN="${T_TOKEN[$name]}" \
+        BENCH_HEADER="${T_HEADER[$name]}" \
+        wrk -t "$threads" -c "$conns" -d "${3}s" --timeout 30s -s bench/wrk.lua \
+        "${T_BASE[$name]}/" >"$BENCH_DIR/results/$name@$conns.wrk"
+}
+
+# measure NAME CONNS: a warm-up, then BENCH_SECONDS of wrk with CONNS connections; the
+# result line of bench/wrk.lua goes into $BENCH_DIR/results/NAME@CONNS (once per pair).
+measure() {
+    local name="$1" conns="$2" out="$BENCH_DIR/results/$1@$2"
+    [[ -s "$out" ]] && return 0
+    if ((WARMUP > 0)); then
+        run_wrk "$name" "$conns" "$WARMUP"
+    fi
+    log "wrk: $name, $conns connections, ${SECONDS_EACH}s"
+    run_wrk "$name" "$conns" "$SECONDS_EACH"
+    grep '^BENCH-SAMPLE ' "$out.wrk" >&2 || true
+    grep '^BENCH ' "$out.wrk" >"$out" || die "$name: wrk printed no result (see $out.wrk)"
+}
+
+# result NAME CONNS FIELD: a field of a measurement (rps, p50, p99, non2xx, socket_errors).
+result() {
+    sed -n "s/.* $3=\([^ ]*\).*/\1/p" "$BENCH_DIR/results/$1@$2"
+}
+
+bench_http() {
+    local rows="${BENCH_ROWS:-1000000}" api_port router_port user_token admin_token create_body
+    local work label conns name floor i id bad=0 n
+    SECONDS_EACH="${BENCH_SECONDS:-10}"
+    WARMUP="${BENCH_WARMUP:-2}"
+    [[ "$rows" =~ ^[0-9]+$ ]] && ((rows >= 1000 && rows <= 10000000)) ||
+        die "BENCH_ROWS must be a number from 1000 to 10000000 (bench/http_setup.sql's sort keys)"
+    [[ "$SECONDS_EACH" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ ]] && ((SECONDS_EACH > 0)) ||
+        die "BENCH_SECONDS and BENCH_WARMUP must be whole seconds"
+
+    install_build
+    step "install wrk, PostgREST, AgentOS"
+    apt_install wrk
+    ensure_bench_python
+    ensure_postgrest
+
+    step "start a private cluster"
+    BENCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-XXXXXX")
+    HTTP_DIR="$BENCH_DIR/http"
+    mkdir -p "$BENCH_DIR/resp" "$BENCH_DIR/results" "$HTTP_DIR"
+    is_root && chown "$AGNO_PG_OS_USER" "$BENCH_DIR"
+    cluster_stop_on_exit "$BENCH_DIR/pg"
+    trap 'http_cleanup' EXIT
+    trap 'http_cleanup; trap - EXIT; exit 130' INT
+    trap 'http_cleanup; trap - EXIT; exit 143' TERM
+    AGNO_PG_FAST=1 cluster_start "$BENCH_DIR/pg" "$(free_port)" >/dev/null
+    # The extension's counting trigger takes an advisory lock per (user, type) an INSERT
+    # touches: the load touches ~50,000, beyond the default lock table (64 per connection
+    # slot). A server setting, restart needed; it changes nothing for single requests.
+    psql_bench -d postgres -c "ALTER SYSTEM SET max_locks_per_transaction = 1024"
+    _quietly as_pg_user "$PG_BINDIR/pg_ctl" -D "$BENCH_DIR/pg" restart -m fast -w -t 60 \
+        -l "$BENCH_DIR/pg/postgres.log"
+
+    step "load $rows learnings"
+    log "database bench: $rows learnings (one INSERT … SELECT, then VACUUM ANALYZE)"
+    psql_bench -d postgres -c "CREATE DATABASE bench"
+    psql_bench -d bench -v rows="$rows" -f bench/http_setup.sql
+    # The gets ask for ids user-8 may read: all of its own rows, then shared ones, 1000 in all.
+    psql_bench -d bench -At -o "$BENCH_DIR/ids" -c "SELECT learning_id FROM ai.agno_learnings
+        WHERE user_id = 'user-8' OR user_id IS NULL ORDER BY user_id IS NULL, random() LIMIT 1000"
+    FIRST_ID="$(head -n 1 "$BENCH_DIR/ids")"
+
+    step "PostgREST for database bench (schemas ai, bench_floor)"
+    psql_bench -d bench -v schema=ai -f sql/postgrest.sql
+    psql_bench -d bench -v get_id="$FIRST_ID" -f bench/floors.sql
+    # The HS256 secret PostgREST, the extension and AgentOS verify tokens with; the server's
+    # OS user must read it (run.sh does the same).
+    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$HTTP_DIR/jwt_secret")
+    is_root && chown -R "$AGNO_PG_OS_USER:" "$HTTP_DIR"
+    psql_bench -d bench -c "ALTER DATABASE bench SET agno_learnings.jwt_secret_file = '$HTTP_DIR/jwt_secret'"
+    api_port="$(free_port)"
+    postgrest_start "$HTTP_DIR" "$api_port" bench "ai,bench_floor"
+    API_URL="http://127.0.0.1:$api_port"
+
+    step "AgentOS 3.1.10 (uvicorn, one worker)"
+    # Chosen after PostgREST listens, so that free_port cannot pick its ports.
+    router_port="$(free_port)"
+    BENCH_DB_URL="postgresql+psycopg://postgres@/bench?host=$PGHOST&port=$PGPORT" \
+        BENCH_SECRET_FILE="$HTTP_DIR/jwt_secret" \
+        "$AGNO_PYTHON" -m uvicorn agno_app:app --app-dir "$AGNO_REPO_ROOT/bench" \
+        --host 127.0.0.1 --port "$router_port" --workers 1 --no-access-log --log-level warning \
+        >"$HTTP_DIR/uvicorn.log" 2>&1 &
+    ROUTER_PID=$!
+    ROUTER_URL="http://127.0.0.1:$router_port"
+    wait_http "$ROUTER_URL/health" "$ROUTER_PID" "$HTTP_DIR/uvicorn.log"
+
+    step "tokens"
+    mint() { # SUB SCOPE...: a token as AgentOS issues them (sub, scopes, no role claim)
+        "$AGNO_PYTHON" - "$HTTP_DIR/jwt_secret" "$@" <<'PY'
+import sys, time, jwt
+secret = open(sys.argv[1]).read()
+print(jwt.encode({"sub": sys.argv[2], "scopes": sys.argv[3:], "exp": int(time.time()) + 86400}, secret, algorithm="HS256"))
+PY
+    }
+    user_token="$(mint user-8 learnings:read learnings:write learnings:delete)"
+    admin_token="$(mint admin agent_os:admin)"
+    create_body='{"learning_type": "decision_log", "content": {"decision": "escalate ticket 42", "reason": "customer on the enterprise plan, second incident this month"}}'
+
+    target list_user.router router GET '/learnings?user_id=user-8&limit=20' "$admin_token" "" 200
+    target list_user.ours ours POST /rpc/learnings_list "$admin_token" '{"user_id": "user-8", "limit": 20}' 200
+    target list_scoped.router router GET '/learnings?limit=20' "$user_token" "" 200
+    target list_scoped.ours ours POST /rpc/learnings_list "$user_token" '{"limit": 20}' 200
+    target list_all.router router GET '/learnings?limit=20' "$admin_token" "" 200
+    target list_all.ours ours POST /rpc/learnings_list "$admin_token" '{"limit": 20}' 200
+    target get.router router GET '/learnings/{id}' "$user_token" "" 200
+    target get.ours ours GET '/rpc/learnings_get?learning_id={id}' "$user_token" "" 200
+    target create.router router POST /learnings "$user_token" "$create_body" 201
+    target create.ours ours POST /rpc/learnings_create "$user_token" "$create_body" 201
+    target floor_page floor GET /rpc/list_page "$user_token" "" 200
+    target floor_record floor GET /rpc/get_record "$user_token" "" 200
+    target floor_insert floor POST /rpc/plain_insert "$user_token" "$create_body" 200
+
+    # work label | connections | request pair | its floor
+    local works=(
+        "list one user (admin)|8|list_user|floor_page"
+        "list scoped user|8|list_scoped|floor_page"
+        "list all (admin)|4|list_all|floor_page"
+        "get by id|8|get|floor_record"
+        "create decision_log|8|create|floor_insert"
+    )
+
+    # Reads first, on the data as loaded: the creates add rows at the head of every list.
+    step "check the reads: every one answers, both servers the same records"
+    preflight list_user.router list_user.ours list_scoped.router list_scoped.ours \
+        list_all.router list_all.ours get.router get.ours floor_page floor_record
+    for name in list_user list_scoped list_all; do
+        compare page "$BENCH_DIR/resp/$name.router.json" "$BENCH_DIR/resp/$name.ours.json" ||
+            die "$name: the router and PostgREST answered different pages"
+    done
+    n=0
+    while read -r id && ((n < 20)); do
+        for name in get.router get.ours; do
+            [[ "$(request "$name" "$id" "$BENCH_DIR/resp/$name.json")" == 200 ]] ||
+                die "$name: learning $id did not answer 200"
+        done
+        compare record "$BENCH_DIR/resp/get.router.json" "$BENCH_DIR/resp/get.ours.json" ||
+            die "get: the router and PostgREST answered different records for $id"
+        n=$((n + 1))
+    done <"$BENCH_DIR/ids"
+    log "the same answers from both for the 3 lists and $n gets"
+
+    step "measure the reads"
+    for work in "${works[@]:0:4}"; do
+        IFS='|' read -r label conns name floor <<<"$work"
+        measure "$name.router" "$conns"
+        measure "$name.ours" "$conns"
+        measure "$floor" "$conns"
+    done
+
+    step "check and measure the creates"
+    preflight create.router create.ours floor_insert
+    compare created "$BENCH_DIR/resp/create.router.json" "$BENCH_DIR/resp/create.ours.json" ||
+        die "create: the router and PostgREST created different records"
+    compare created "$BENCH_DIR/resp/create.ours.json" "$BENCH_DIR/resp/floor_insert.json" ||
+        die "create: the floor's INSERT makes a different record than the API's create"
+    IFS='|' read -r label conns name floor <<<"${works[4]}"
+    measure "$name.router" "$conns"
+    measure "$name.ours" "$conns"
+    measure "$floor" "$conns"
+
+    step "report"
+    printf '\n%s learnings, %ss per measurement after %ss of warm-up, %s cores; latencies in ms\n' \
+        "$rows" "$SECONDS_EACH" "$WARMUP" "$(nproc)"
+    printf '%-22s %5s | %9s %8s %8s | %9s %8s %8s | %11s | %9s %10s | %s\n' \
+        work conns "router/s" p50 p99 "ours/s" p50 p99 "ours/router" "floor p50" "ours/floor" "non-2xx r/o/f"
+    for work in "${works[@]}"; do
+        IFS='|' read -r label conns name floor <<<"$work"
+        awk -v label="$label" -v conns="$conns" \
+            -v rr="$(result "$name.router" "$conns" rps)" -v r50="$(result "$name.router" "$conns" p50)" \
+            -v r99="$(result "$name.router" "$conns" p99)" \
+            -v orps="$(result "$name.ours" "$conns" rps)" -v o50="$(result "$name.ours" "$conns" p50)" \
+            -v o99="$(result "$name.ours" "$conns" p99)" -v f50="$(result "$floor" "$conns" p50)" \
+            -v bad="$(result "$name.router" "$conns" non2xx)/$(result "$name.ours" "$conns" non2xx)/$(result "$floor" "$conns" non2xx)" \
+            'BEGIN { printf "%-22s %5d | %9.1f %8.2f %8.2f | %9.1f %8.2f %8.2f | %11.2f | %9.2f %10.2f | %s\n",
+                     label, conns, rr, r50, r99, orps, o50, o99, orps / rr, f50, o50 / f50, bad }'
+    done
+    printf '\nfloors (PostgREST, schema bench_floor)\n%-22s %5s | %9s %8s %8s\n' floor conns "req/s" p50 p99
+    for name in "$BENCH_DIR"/results/floor_*@*; do
+        [[ "$name" == *.wrk ]] && continue
+        name="${name##*/}"
+        awk -v label="${name%@*}" -v conns="${name#*@}" -v r="$(result "${name%@*}" "${name#*@}" rps)" \
+            -v p50="$(result "${name%@*}" "${name#*@}" p50)" -v p99="$(result "${name%@*}" "${name#*@}" p99)" \
+            'BEGIN { printf "%-22s %5d | %9.1f %8.2f %8.2f\n", label, conns, r, p50, p99 }'
+    done
+
+    # A benchmark of errors is worthless: any non-2xx answer or socket error fails the run.
+    for name in "$BENCH_DIR"/results/*@*; do
+        [[ "$name" == *.wrk ]] && continue
+        n=$(($(sed -n 's/.* non2xx=\([0-9]*\) socket_errors=\([0-9]*\).*/\1 + \2/p' "$name")))
+        if ((n > 0)); then
+            warn "${name##*/}: $n requests were not answered 2xx (or failed on the socket)"
+            bad=$((bad + n))
+        fi
+    done
+    ((bad == 0)) || die "$bad failed requests: these numbers are not a benchmark"
+}
+
+case "${1:-sql}" in
+sql) bench_sql ;;
+http) bench_http ;;
+-h | --help | help) script_usage "${BASH_SOURCE[0]}" ;;
+*)
+    script_usage "${BASH_SOURCE[0]}" >&2
+    exit 2
+    ;;
+esac

@@ -29,6 +29,40 @@ impl Jsonb {
     }
 }
 
+impl Jsonb {
+    /// Its size in bytes, as stored (uncompressed), without detoasting it.
+    pub fn size(self) -> usize {
+        // SAFETY: a valid jsonb datum; toast_raw_datum_size only reads its header (or its
+        // TOAST pointer).
+        unsafe { pg_sys::toast_raw_datum_size(self.0) }
+    }
+
+    /// What `jsonb_typeof` would say of it, read from the root container's header
+    /// (a scalar is stored as a one-element array flagged scalar).
+    pub fn kind(self) -> &'static str {
+        // SAFETY: detoasting a valid jsonb datum gives a 4-byte-header varlena holding a
+        // JsonbContainer: a u32 header (element count and flags), then the JEntries.
+        unsafe {
+            let value = pg_sys::pg_detoast_datum(self.0.cast_mut_ptr());
+            let root = (value as *const u8).add(pg_sys::VARHDRSZ) as *const u32;
+            let header = root.read_unaligned();
+            if header & pg_sys::JB_FOBJECT != 0 {
+                return "object";
+            }
+            if header & pg_sys::JB_FSCALAR == 0 {
+                return "array";
+            }
+            match root.add(1).read_unaligned() & pg_sys::JENTRY_TYPEMASK {
+                pg_sys::JENTRY_ISSTRING => "string",
+                pg_sys::JENTRY_ISNUMERIC => "number",
+                pg_sys::JENTRY_ISBOOL_FALSE | pg_sys::JENTRY_ISBOOL_TRUE => "boolean",
+                pg_sys::JENTRY_ISNULL => "null",
+                _ => "container",
+            }
+        }
+    }
+}
+
 impl FromDatum for Jsonb {
     unsafe fn from_polymorphic_datum(
         datum: pg_sys::Datum,

@@ -23,6 +23,8 @@ use crate::catalog;
 use crate::db::{self, Access};
 use crate::errors::{self, ApiError, ApiResult, SqlState};
 use crate::ids::{self, Identity, LearningId};
+use crate::jsonb::Jsonb;
+use crate::validate;
 
 /// Columns a write through the table may change; every other one is the record's identity.
 const MUTABLE_COLUMNS: [&str; 3] = ["content", "metadata", "updated_at"];
@@ -45,6 +47,7 @@ fn check(trigger: &PgTrigger) -> ApiResult<()> {
     if !subject_to_rls(relation) {
         return Ok(());
     }
+    check_sizes(trigger)?;
     if trigger.event().fired_by_update() {
         return check_update(trigger);
     }
@@ -174,6 +177,33 @@ fn check_not_hidden(trigger: &PgTrigger, learning_id: &str) -> ApiResult<()> {
     } else {
         Err(ApiError::not_found("Learning not found"))
     }
+}
+
+/// content and metadata within `agno_learnings.max_document_bytes`, as the API keeps them.
+fn check_sizes(trigger: &PgTrigger) -> ApiResult<()> {
+    let data = trigger.trigger_data();
+    // SAFETY: a row-level trigger's data: the relation and its new row (tg_newtuple for
+    // an update, tg_trigtuple for an insert), valid during the call.
+    unsafe {
+        let row = if trigger.event().fired_by_update() {
+            data.tg_newtuple
+        } else {
+            data.tg_trigtuple
+        };
+        let desc = (*data.tg_relation).rd_att;
+        for number in 1..=(*desc).natts {
+            let att = &*(*desc).attrs.as_ptr().add((number - 1) as usize);
+            let name = std::ffi::CStr::from_ptr(att.attname.data.as_ptr()).to_string_lossy();
+            if att.attisdropped || att.atttypid != pg_sys::JSONBOID {
+                continue;
+            }
+            let mut null = false;
+            let value = pg_sys::heap_getattr(row, number, desc, &mut null);
+            let value = (!null).then(|| Jsonb::from_datum(value, false)).flatten();
+            validate::check_size(&name, value)?;
+        }
+    }
+    Ok(())
 }
 
 /// An update through the table changes only content, metadata and updated_at: every

@@ -35,6 +35,8 @@ pub static JWT_ALGORITHMS: GucSetting<Option<CString>> = GucSetting::<Option<CSt
 pub static JWT_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static JWT_ISSUER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static JWT_LEEWAY: GucSetting<i32> = GucSetting::<i32>::new(10);
+/// Largest `content`, `metadata` or PATCH body accepted, in bytes of jsonb: 1 MiB.
+pub static MAX_DOCUMENT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
 
 /// Largest accepted leeway, in seconds: a day of clock skew is already absurd.
 pub const MAX_LEEWAY: i32 = 86_400;
@@ -106,6 +108,16 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
+    GucRegistry::define_int_guc(
+        c"agno_learnings.max_document_bytes",
+        c"Largest content, metadata or update body accepted, in bytes of jsonb.",
+        c"",
+        &MAX_DOCUMENT_BYTES,
+        1024,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
     // After this, `SET agno_learnings.<anything undefined>` fails instead of creating a
     // placeholder.
     #[cfg(not(any(feature = "pg13", feature = "pg14")))]
@@ -140,6 +152,11 @@ pub fn roles(setting: &GucSetting<Option<CString>>) -> Vec<pg_sys::Oid> {
         .map(|name| unsafe { pg_sys::get_role_oid(name.as_ptr(), true) })
         .filter(|oid| *oid != pg_sys::InvalidOid)
         .collect()
+}
+
+/// The document size cap, in bytes.
+pub fn max_document_bytes() -> usize {
+    usize::try_from(MAX_DOCUMENT_BYTES.get()).unwrap_or(usize::MAX)
 }
 
 /// Any setting by name (for example PostgREST's `request.jwt.claims`), with unset and

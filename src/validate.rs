@@ -7,6 +7,7 @@
 use crate::db::{self, Access};
 use crate::errors::{shorten, ApiError, ApiResult};
 use crate::jsonb::Jsonb;
+use crate::settings;
 
 /// Longest identity field (learning_type, user_id, …), in bytes.
 pub const MAX_FIELD_BYTES: usize = 512;
@@ -57,15 +58,30 @@ pub fn learning_id(id: &str) -> ApiResult<&str> {
     Ok(id)
 }
 
-/// `content` must be a JSON object; `metadata` a JSON object, JSON null or absent.
+/// `content` must be a JSON object; `metadata` a JSON object, JSON null or absent; each
+/// within the size cap.
 pub fn create_payload(content: Option<Jsonb>, metadata: Option<Jsonb>) -> ApiResult<()> {
-    let kinds = db::texts(
-        Access::Read,
-        "SELECT pg_catalog.jsonb_typeof($1), pg_catalog.jsonb_typeof($2)",
-        &[content.into(), metadata.into()],
-    )?;
-    check_content(kind(&kinds, 0))?;
-    check_metadata(kind(&kinds, 1))
+    check_content(content.map_or(ABSENT, Jsonb::kind))?;
+    check_metadata(metadata.map_or(ABSENT, Jsonb::kind))?;
+    check_size("content", content)?;
+    check_size("metadata", metadata)
+}
+
+/// A document over `agno_learnings.max_document_bytes` is refused (422) before anything
+/// is written: the cap keeps one caller from filling the table (or a backend's memory)
+/// with a single record.
+pub fn check_size(name: &str, value: Option<Jsonb>) -> ApiResult<()> {
+    let Some(size) = value.map(Jsonb::size) else {
+        return Ok(());
+    };
+    let cap = settings::max_document_bytes();
+    if size > cap {
+        return Err(ApiError::unprocessable(format!(
+            "{name} is {size} bytes as jsonb; at most {cap} are allowed \
+             (agno_learnings.max_document_bytes)"
+        )));
+    }
+    Ok(())
 }
 
 /// What a PATCH body (`changes`) asks for.
@@ -123,6 +139,7 @@ pub fn update_payload(changes: Option<Jsonb>) -> ApiResult<Changes> {
     if metadata != ABSENT {
         check_metadata(metadata)?;
     }
+    check_size("changes", changes)?;
     Ok(Changes::Some)
 }
 

@@ -244,4 +244,50 @@ mod tests {
             Some("agno_learnings_internal 9, public 10")
         );
     }
+
+    #[pg_test]
+    fn documents_over_the_size_cap_are_422_and_change_nothing() {
+        insert_row("user_profile_alice", "user_profile", Some("alice"), 1, None);
+        let before = snapshot();
+        // The default cap (1 MiB): a 2 MB content, and metadata with 100,000 keys.
+        let big = "(SELECT jsonb_build_object('text', repeat('x', 2000000)))";
+        let many_keys = "(SELECT jsonb_object_agg('k' || g, g) FROM generate_series(1, 100000) g)";
+        for call in [
+            format!("SELECT learnings_create(learning_type => 'decision_log', content => {big})"),
+            format!(
+                "SELECT learnings_create(learning_type => 'decision_log', content => '{{}}', metadata => {many_keys})"
+            ),
+            format!("SELECT learnings_update('user_profile_alice', jsonb_build_object('content', {big}))"),
+        ] {
+            assert_fails(&call, "PT422");
+        }
+        assert_eq!(snapshot(), before);
+        // An administrator can change the cap.
+        run("SET LOCAL agno_learnings.max_document_bytes = 2048");
+        assert_fails(
+            "SELECT learnings_update('user_profile_alice', jsonb_build_object('content', \
+             jsonb_build_object('text', repeat('x', 3000))))",
+            "PT422",
+        );
+        json(
+            "SELECT learnings_update('user_profile_alice', '{\"content\": {\"text\": \"short\"}}')",
+        );
+        // And the table's door keeps it for clients under row-level security.
+        client_role("app");
+        as_role(
+            "app",
+            Some(r#"{"sub": "alice", "scopes": "learnings:read learnings:write"}"#),
+            || {
+                assert_fails(
+                    "UPDATE agno_learnings SET content = jsonb_build_object('text', repeat('x', 3000)) \
+                     WHERE learning_id = 'user_profile_alice'",
+                    "PT422",
+                );
+            },
+        );
+        assert_eq!(
+            json("SELECT content FROM agno_learnings"),
+            serde_json::json!({"text": "short"})
+        );
+    }
 }

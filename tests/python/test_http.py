@@ -418,3 +418,26 @@ def test_the_table_endpoint_never_confirms_a_hidden_row(api, prefer):
     assert status == 404
     assert run_sql(api.db, "SELECT user_id, content FROM ai.agno_learnings "
                            "WHERE learning_id = 'session_context_s-carol'") == [("carol", {})]
+
+
+def test_a_hundred_concurrent_creates_of_one_identity_give_one_201(api):
+    """The reliability issue's limit: 100 clients create the same identity at once."""
+    import concurrent.futures
+
+    def create(_):
+        return call(api, "POST", "/rpc/learnings_create", api.token(),
+                    {"learning_type": "session_context", "session_id": "s-race", "content": {"n": 1}})[0]
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=100) as pool:
+        statuses = list(pool.map(create, range(100)))
+    assert sorted(statuses) == [201] + [409] * 99, statuses
+    assert run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings WHERE learning_id = 'session_context_s-race'") \
+        == [(1,)]
+
+
+def test_a_document_over_the_cap_is_422_and_nothing_is_written(api):
+    before = run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings")
+    status, body, _ = call(api, "POST", "/rpc/learnings_create", api.token(),
+                           {"learning_type": "decision_log", "content": {"text": "x" * (2 << 20)}})
+    assert status == 422 and "max_document_bytes" in body["message"], (status, body)
+    assert run_sql(api.db, "SELECT count(*) FROM ai.agno_learnings") == before
