@@ -303,3 +303,56 @@ mod unit_tests {
         assert_eq!(id(other), LearningId::Generated);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// agno's formulas, for any non-empty identity fields.
+        #[test]
+        fn keyed_ids_follow_agnos_formulas(
+            user in "\\PC{1,40}", session in "\\PC{1,40}",
+            entity in "\\PC{1,40}", kind in "\\PC{1,20}", namespace in "[a-z]{1,12}",
+        ) {
+            let with = |learning_type| Identity {
+                learning_type,
+                user_id: Some(&user),
+                session_id: Some(&session),
+                entity_id: Some(&entity),
+                entity_type: Some(&kind),
+                namespace: Some(&namespace),
+            };
+            let keyed = |identity: Identity| match learning_id(&identity) {
+                Ok(LearningId::Keyed(id)) => id,
+                other => panic!("{other:?}"),
+            };
+            prop_assert_eq!(keyed(with("user_profile")), format!("user_profile_{user}"));
+            prop_assert_eq!(keyed(with("user_memory")), format!("memories_{user}"));
+            prop_assert_eq!(keyed(with("session_context")), format!("session_context_{session}"));
+            let entity_id = keyed(with("entity_memory"));
+            if namespace == "user" {
+                let digest = user_key_segment(&user);
+                prop_assert_eq!(digest.len(), 16);
+                prop_assert_eq!(entity_id, format!("entity_user_{digest}_{kind}_{entity}"));
+            } else {
+                prop_assert_eq!(entity_id, format!("entity_{namespace}_{kind}_{entity}"));
+            }
+            prop_assert_eq!(learning_id(&with("decision_log")).unwrap(), LearningId::Generated);
+        }
+
+        /// Exactly the namespaces of the shape `user_<16 hex>(_…)?` are reserved.
+        #[test]
+        fn reserved_namespaces(hex in "[0-9a-f]{16}", rest in "(_\\PC{0,10})?", other in "\\PC{0,30}") {
+            let reserved = format!("user_{hex}{rest}");
+            prop_assert!(is_reserved_entity_namespace(&reserved));
+            let shaped = other.strip_prefix("user_").is_some_and(|r| {
+                r.len() >= 16
+                    && r.as_bytes()[..16].iter().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+                    && (r.len() == 16 || r.as_bytes()[16] == b'_')
+            });
+            prop_assert_eq!(is_reserved_entity_namespace(&other), shaped);
+        }
+    }
+}

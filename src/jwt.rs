@@ -234,3 +234,42 @@ mod unit_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever a caller sends as a token (garbage, three dot-separated segments of
+        /// anything, JSON headers of any shape), verification refuses it with a reason
+        /// and never panics: no key is configured here, so nothing can verify.
+        #[test]
+        fn any_token_is_refused_without_panicking(
+            garbage in "\\PC{0,200}",
+            segments in proptest::collection::vec("[A-Za-z0-9_=-]{0,80}", 3),
+            header in "\\{\"alg\": *\"[A-Za-z0-9]{0,8}\"(, *\"(kid|crit|typ)\": *(\"[^\"]{0,10}\"|\\[\\]|1))?\\}",
+        ) {
+            prop_assert!(verify(&garbage).is_err());
+            prop_assert!(verify(&segments.join(".")).is_err());
+            let encoded = base64_url(header.as_bytes());
+            let token = format!("{encoded}.{}.{}", segments[1], segments[2]);
+            prop_assert!(verify(&token).is_err());
+        }
+    }
+
+    /// Unpadded base64url, as JWT segments are.
+    fn base64_url(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        bytes
+            .chunks(3)
+            .flat_map(|chunk| {
+                let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b))
+                    << (8 * (3 - chunk.len()));
+                (0..=chunk.len())
+                    .map(move |i| ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char)
+            })
+            .collect()
+    }
+}

@@ -292,3 +292,26 @@ mod unit_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::is_uuid;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Every UUID `gen_random_uuid()::text` can give is accepted; changing any one
+        /// character's case or class, or the length, is not.
+        #[test]
+        fn uuids(value in any::<u128>(), position in 0usize..36) {
+            let hex = format!("{value:032x}");
+            let uuid = format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]);
+            prop_assert!(is_uuid(&uuid));
+            let mut bytes = uuid.clone().into_bytes();
+            bytes[position] = if bytes[position] == b'-' { b'0' } else { b'G' };
+            prop_assert!(!is_uuid(std::str::from_utf8(&bytes).unwrap()));
+            prop_assert!(!is_uuid(&uuid[1..]));
+            let longer = format!("{uuid}0");
+            prop_assert!(!is_uuid(&longer));
+        }
+    }
+}
