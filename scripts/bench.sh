@@ -256,13 +256,6 @@ bench_http() {
     trap 'http_cleanup; trap - EXIT; exit 130' INT
     trap 'http_cleanup; trap - EXIT; exit 143' TERM
     AGNO_PG_FAST=1 cluster_start "$BENCH_DIR/pg" "$(free_port)" >/dev/null
-    # The extension's counting trigger takes an advisory lock per (user, type) an INSERT
-    # touches: the load touches ~50,000, beyond the default lock table (64 per connection
-    # slot). A server setting, restart needed; it changes nothing for single requests.
-    psql_bench -d postgres -c "ALTER SYSTEM SET max_locks_per_transaction = 1024"
-    _quietly as_pg_user "$PG_BINDIR/pg_ctl" -D "$BENCH_DIR/pg" restart -m fast -w -t 60 \
-        -l "$BENCH_DIR/pg/postgres.log"
-
     step "load $rows learnings"
     log "database bench: $rows learnings (one INSERT … SELECT, then VACUUM ANALYZE)"
     psql_bench -d postgres -c "CREATE DATABASE bench"

@@ -13,7 +13,7 @@ DECLARE
     t record;
     col text;
 BEGIN
-    FOR t IN SELECT pg_catalog.format('%I.%I', r.schema_name, r.table_name) AS relation
+    FOR t IN SELECT pg_catalog.format('%I.%I', r.schema_name, r.table_name) AS relation, r.schema_name, r.table_name
                FROM agno_learnings_internal.learnings_tables AS r
               WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', r.schema_name, r.table_name)) IS NOT NULL
     LOOP
@@ -22,6 +22,8 @@ BEGIN
             EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS %I ON %s', 'learnings_count_' || col, t.relation);
         END LOOP;
         EXECUTE pg_catalog.format('ALTER TABLE %s ALTER COLUMN user_id SET STATISTICS -1', t.relation);
+        EXECUTE pg_catalog.format('DROP INDEX IF EXISTS %s', pg_catalog.format('%I.%I', t.schema_name,
+            agno_learnings_internal.learnings_index_name(t.table_name, 'user_type_recent')));
     END LOOP;
 END
 $tables$;

@@ -223,11 +223,10 @@ fn list(
         None => None,
     };
     let statement = query::list(&call.target.relation, &filter, order, page, total);
-    // A scoped, unfiltered page by recency reads two ranges of the per-user index in
-    // order (query::list), whichever page it is. (With a type filter the planner, which
-    // knows the types' frequencies, picks the type's index when that type is rare.)
+    // A scoped page by recency, filtered by type at most, reads two ranges of a per-user
+    // index in order (query::list), whichever page it is.
     if call.bound_user().is_some()
-        && kept_total == Some(None)
+        && kept_total.is_some()
         && matches!(order, LearningOrder::Recent(_))
     {
         return db::in_index_order(|| envelope(&statement.sql, &statement.args));

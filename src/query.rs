@@ -94,6 +94,13 @@ impl<'a> Filter<'a> {
         self.sql_for(first, Visible::Both)
     }
 
+    /// Whether the filter has `column = value`.
+    fn has(&self, column: Column) -> bool {
+        self.predicates
+            .iter()
+            .any(|p| matches!(p, Predicate::Equal(c, _) if *c == column))
+    }
+
     /// Whether the filter keeps a user's rows and the shared ones.
     fn is_visible_to_a_user(&self) -> bool {
         self.predicates
@@ -219,12 +226,17 @@ impl LearningOrder {
     /// `(user_id, recency, learning_id)` index's, forwards or backwards: the planner then
     /// reads the first rows of the range in order instead of sorting all of them (it
     /// cannot tell how many there are: user_id keeps no statistics).
-    fn within_one_owner(self) -> String {
-        match self {
-            LearningOrder::Recent(Direction::Desc) => format!("user_id, {}", self.sql()),
-            LearningOrder::Recent(Direction::Asc) => format!("user_id DESC, {}", self.sql()),
-            LearningOrder::Created(_) => self.sql().to_string(),
-        }
+    /// With one `learning_type`, led by both: the `(user_id, learning_type, recency,
+    /// learning_id)` index's order.
+    fn within_one_owner(self, one_type: bool) -> String {
+        let leading = match (self, one_type) {
+            (LearningOrder::Recent(Direction::Desc), false) => "user_id, ",
+            (LearningOrder::Recent(Direction::Desc), true) => "user_id, learning_type, ",
+            (LearningOrder::Recent(Direction::Asc), false) => "user_id DESC, ",
+            (LearningOrder::Recent(Direction::Asc), true) => "user_id DESC, learning_type DESC, ",
+            (LearningOrder::Created(_), _) => "",
+        };
+        format!("{leading}{}", self.sql())
     }
 }
 
@@ -314,8 +326,9 @@ fn envelope(rows: &str, item: &str, order: &str, count: &str) -> String {
 /// it is known (learnings_counts), else counted.
 ///
 /// A user's rows and the shared ones are read as two ranges of the
-/// `(user_id, recency, learning_id)` index, each cut at the page's end and merged in
-/// order, so that a page costs its offset and size, never a pass over all shared rows.
+/// `(user_id, [learning_type,] recency, learning_id)` indexes, each cut at the page's end
+/// and merged in order, so that a page costs its offset and size, never a pass over all
+/// shared rows.
 pub fn list<'a>(
     relation: &str,
     filter: &Filter<'a>,
@@ -329,7 +342,7 @@ pub fn list<'a>(
             format!(
                 "(SELECT * FROM {relation} {} ORDER BY {} LIMIT $1 + $2)",
                 filter.sql_for(first, visible),
-                order.within_one_owner()
+                order.within_one_owner(filter.has(Column::LearningType))
             )
         };
         format!(

@@ -110,7 +110,7 @@ mod tests {
         // The API's sort and per-user indexes were added.
         assert_eq!(
             int("SELECT count(*) FROM pg_indexes WHERE schemaname = 'other' AND tablename = 'team_learnings'"),
-            13
+            14
         );
     }
 
@@ -240,7 +240,7 @@ mod tests {
             int(&format!(
                 "SELECT count(*) FROM pg_indexes WHERE tablename = '{name}'"
             )),
-            13
+            14
         );
     }
 

@@ -188,3 +188,18 @@ def test_writers_in_stricter_isolation_levels_keep_totals_exact(ext_db, isolatio
             conn.commit()
     assert totals_match(ext_db) == []
     assert one(ext_db, "SELECT count(*) FROM ai.agno_learnings") == 40
+
+
+def test_bulk_loads_over_many_users_are_counted(ext_db):
+    """Statements over 8,000 users each (a restore's or a migration's COPY): counted,
+    without folding their buckets (one lock each, beyond the lock table: a fold of
+    them failed with 'out of shared memory' in one statement of twenty)."""
+    for _ in range(30):
+        run_sql(ext_db, "INSERT INTO ai.agno_learnings (learning_id, learning_type, user_id, content, created_at) "
+                        "SELECT gen_random_uuid()::text, (ARRAY['user_profile', 'user_memory', 'session_context', "
+                        "'entity_memory', 'decision_log'])[1 + g % 5], 'user-' || (g % 8000), '{}', g "
+                        "FROM generate_series(1, 8000) g")
+    assert one(ext_db, "SELECT count(*) FROM ai.agno_learnings") == 240000
+    assert api(ext_db, "learnings_list", limit=1)["meta"]["total_count"] == 240000
+    assert api(ext_db, "learnings_list", user_id="user-7", learning_type="session_context",
+               limit=1)["meta"]["total_count"] == 30
