@@ -421,11 +421,13 @@ fn update(
     let learning_id = validate::given("learning_id", learning_id)?;
     let payload = validate::update_payload(changes)?;
     let call = Call::on(scope, db_id, table)?;
+    // Who may change the record is checked even when nothing changes (as AgentOS does):
+    // `{}` on a shared record is 403 for a scoped caller, not the record.
+    call.check_mutable(learning_id)?;
     let changes = match (payload, changes) {
         (Changes::Some, Some(changes)) => changes,
         _ => return fetch(&call, learning_id),
     };
-    call.check_mutable(learning_id)?;
     // A plain UPDATE: a row deleted meanwhile is simply not matched (404), never re-created.
     let statement = query::update(
         &call.target.relation,

@@ -82,6 +82,10 @@ def test_shared_records_are_admin_only(api):
     change = {"learning_id": "entity_global_company_acme", "changes": {"content": {"facts": ["x"]}}}
     status, body, _ = call(api, "POST", "/rpc/learnings_update", api.token(), change)
     assert status == 403, body
+    # Also when nothing would change (as AgentOS: the scope is checked first).
+    status, body, _ = call(api, "POST", "/rpc/learnings_update", api.token(),
+                           {"learning_id": "entity_global_company_acme", "changes": {}})
+    assert status == 403, body
     status, _, _ = call(api, "POST", "/rpc/learnings_delete", api.token(),
                         {"learning_id": "entity_global_company_acme"})
     assert status == 403
