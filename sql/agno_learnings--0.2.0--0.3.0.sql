@@ -265,6 +265,14 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'learnings_guard_row_wrapper';
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_guard_row() FROM PUBLIC;
 
+-- Registration changes what callers' table names resolve to: every backend forgets its
+-- resolutions (src/target.rs) when this invalidates the registry's relation cache entry.
+CREATE FUNCTION agno_learnings_internal.learnings_invalidate(relation regclass) RETURNS void
+LANGUAGE c STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_invalidate_wrapper';
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_invalidate(regclass) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION @extschema@.learnings_register_table(learnings_table regclass, name text DEFAULT NULL)
 RETURNS text
 LANGUAGE plpgsql
@@ -486,6 +494,7 @@ BEGIN
     INSERT INTO agno_learnings_internal.learnings_tables (name, schema_name, table_name)
     VALUES (registered, rel_schema, relation.relname)
     ON CONFLICT DO NOTHING;
+    PERFORM agno_learnings_internal.learnings_invalidate('agno_learnings_internal.learnings_tables'::pg_catalog.regclass);
     RETURN registered;
 END
 $register$;
@@ -495,6 +504,7 @@ RETURNS boolean
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT agno_learnings_internal.learnings_invalidate('agno_learnings_internal.learnings_tables'::pg_catalog.regclass);
     WITH gone AS (DELETE FROM agno_learnings_internal.learnings_tables AS t WHERE t.name = $1 RETURNING 1)
     SELECT count(*) > 0 FROM gone
 $$;

@@ -29,6 +29,7 @@ END
 $tables$;
 DROP FUNCTION agno_learnings_internal.learnings_guard_row();
 DROP FUNCTION agno_learnings_internal.learnings_count_rows();
+DROP FUNCTION agno_learnings_internal.learnings_invalidate(regclass);
 DROP FUNCTION agno_learnings_internal.learnings_fold_counts(oid, agno_learnings_internal.learnings_delta[]);
 DROP TYPE agno_learnings_internal.learnings_delta;
 DROP TABLE agno_learnings_internal.learnings_counts;

@@ -18,7 +18,6 @@ use crate::errors::{ApiError, ApiResult, SqlState};
 /// The extension, its own learnings table and its owner.
 #[derive(Clone, Debug)]
 pub struct Home {
-    extension: pg_sys::Oid,
     /// The extension's own `agno_learnings` table (InvalidOid when it is gone).
     pub table: pg_sys::Oid,
     /// The extension's owner, who owns its internals (the registry).
@@ -34,13 +33,36 @@ pub struct Home {
 }
 
 thread_local! {
-    /// Looked up once per backend and extension: CREATE EXTENSION again gives a new oid.
+    /// Looked up once per backend, until a relation changes (see `watch_relations`).
     static HOME: RefCell<Option<Home>> = const { RefCell::new(None) };
+    static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The extension's table and owner. A catalog index probe per call; SPI only when the
-/// extension changed.
+/// What the extension keeps per backend (its home here, resolved table names in
+/// `target`) is forgotten at every relation cache invalidation: DROP/CREATE EXTENSION,
+/// ALTER EXTENSION UPDATE, a registered table dropped, renamed or altered, and the
+/// registry changed (registration invalidates it) all send one, to every backend.
+pub fn watch_relations() {
+    if WATCHING.get() {
+        return;
+    }
+    // SAFETY: registers a callback PostgreSQL calls at each relation cache invalidation,
+    // for the life of the backend.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0)) };
+    WATCHING.set(true);
+}
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
+    HOME.with_borrow_mut(|h| *h = None);
+    crate::target::forget();
+}
+
+/// The extension's table and owner, kept until a relation changes.
 pub fn home() -> ApiResult<Home> {
+    if let Some(home) = HOME.with_borrow(Clone::clone) {
+        return Ok(home);
+    }
     // SAFETY: a catalog lookup by name; missing_ok returns InvalidOid.
     let extension = unsafe { pg_sys::get_extension_oid(c"agno_learnings".as_ptr(), true) };
     if extension == pg_sys::InvalidOid {
@@ -48,9 +70,6 @@ pub fn home() -> ApiResult<Home> {
             SqlState::Internal,
             "extension agno_learnings is not installed in this database",
         ));
-    }
-    if let Some(home) = HOME.with_borrow(|h| h.clone().filter(|h| h.extension == extension)) {
-        return Ok(home);
     }
     // The extension's tables are found among its members in the catalogs, never by name
     // (a name lookup in agno_learnings_internal needs a privilege callers do not have).
@@ -82,7 +101,6 @@ pub fn home() -> ApiResult<Home> {
         ));
     };
     let home = Home {
-        extension,
         table: oid(table),
         owner: oid(owner),
         registry: oid(registry),
@@ -92,6 +110,7 @@ pub fn home() -> ApiResult<Home> {
     // A database still on an older version is looked up again at every call, so that
     // ALTER EXTENSION … UPDATE takes effect in running backends.
     if home.counts != pg_sys::InvalidOid {
+        watch_relations();
         HOME.with_borrow_mut(|h| *h = Some(home.clone()));
     }
     Ok(home)

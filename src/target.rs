@@ -5,7 +5,12 @@
 //! `agno_learnings`. Names are looked up, never parsed or interpolated: what reaches the
 //! SQL is the catalog's own quoted name of a registered relation.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use pgrx::datum::DatumWithOid;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
 
 use crate::catalog;
 use crate::db::{self, Access};
@@ -26,7 +31,7 @@ pub struct Target {
 
 /// Whether a resolution also finds the table's list totals (lists only: the other
 /// functions skip that part of the lookup).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Totals {
     Find,
     Skip,
@@ -45,6 +50,41 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>, totals: Totals) -> ApiR
         ));
     }
     let name = table.unwrap_or(DEFAULT_TABLE);
+    let (database, target) = match cached(name, totals) {
+        Some(found) => found,
+        None => {
+            let found = look_up(name, totals)?;
+            remember(name, totals, &found);
+            found
+        }
+    };
+    if let Some(db_id) = db_id {
+        if database.as_deref() != Some(db_id) {
+            return Err(ApiError::not_found(format!(
+                "No database found with id '{}'",
+                shorten(db_id)
+            )));
+        }
+    }
+    target.ok_or_else(|| match table {
+        Some(table) => ApiError::not_found(format!(
+            "No database with id '{}' has table '{}'",
+            shorten(db_id.unwrap_or_default()),
+            shorten(table)
+        )),
+        None => ApiError::not_found(format!(
+            "The learnings table '{DEFAULT_TABLE}' is not registered with agno_learnings \
+             (or has lost its row-level security)"
+        ))
+        .with_hint("SELECT <schema>.learnings_register_table('<schema>.agno_learnings')"),
+    })
+}
+
+/// The current database's name and the table registered as `name`, if any.
+type Found = (Option<String>, Option<Target>);
+
+/// Looks `name` up in the registry and the catalogs.
+fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
     // The registry is read as the extension's owner (it is not every client's to list);
     // the relation must still exist under its registered name, with the row-level
     // security registration gave it (a table dropped and re-created under the same name
@@ -94,26 +134,48 @@ pub fn resolve(db_id: Option<&str>, table: Option<&str>, totals: Totals) -> ApiR
         (Some((totals, _)), Some(relid), Some("true")) => Some((totals, relid)),
         _ => None,
     };
-    if let Some(db_id) = db_id {
-        if database.as_deref() != Some(db_id) {
-            return Err(ApiError::not_found(format!(
-                "No database found with id '{}'",
-                shorten(db_id)
-            )));
+    Ok((
+        database,
+        relation.map(|relation| Target { relation, counts }),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------
+// Resolutions are kept per backend: a call would otherwise spend a catalog query on
+// them. Any relation cache invalidation empties the cache: a registered table dropped,
+// renamed, its row-level security or triggers changed, and the registry changed
+// (registration and unregistration invalidate it, learnings_invalidate below).
+
+/// Resolutions kept per backend, at most this many (callers choose the names).
+const MAX_KEPT: usize = 64;
+
+thread_local! {
+    static KEPT: RefCell<HashMap<(String, Totals), Found>> = RefCell::new(HashMap::new());
+}
+
+fn cached(name: &str, totals: Totals) -> Option<Found> {
+    KEPT.with_borrow(|kept| kept.get(&(name.to_string(), totals)).cloned())
+}
+
+fn remember(name: &str, totals: Totals, found: &Found) {
+    catalog::watch_relations();
+    KEPT.with_borrow_mut(|kept| {
+        if kept.len() >= MAX_KEPT {
+            kept.clear();
         }
-    }
-    relation
-        .map(|relation| Target { relation, counts })
-        .ok_or_else(|| match table {
-            Some(table) => ApiError::not_found(format!(
-                "No database with id '{}' has table '{}'",
-                shorten(db_id.unwrap_or_default()),
-                shorten(table)
-            )),
-            None => ApiError::not_found(format!(
-                "The learnings table '{DEFAULT_TABLE}' is not registered with agno_learnings \
-                 (or has lost its row-level security)"
-            ))
-            .with_hint("SELECT <schema>.learnings_register_table('<schema>.agno_learnings')"),
-        })
+        kept.insert((name.to_string(), totals), found.clone());
+    });
+}
+
+/// Forgets every resolution (catalog::watch_relations calls it).
+pub fn forget() {
+    KEPT.with_borrow_mut(HashMap::clear);
+}
+
+/// Invalidates `relation`'s cache entry in every backend (at commit): called by
+/// registration on the registry, so that no backend keeps serving a stale resolution.
+#[pg_extern(sql = false)]
+fn learnings_invalidate(relation: pg_sys::Oid) {
+    // SAFETY: queues a relation cache invalidation message.
+    unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relation) };
 }
