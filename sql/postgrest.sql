@@ -64,14 +64,23 @@ GRANT USAGE ON SCHEMA :"schema" TO learnings_anon;
 CREATE OR REPLACE FUNCTION learnings_postgrest.pre_request() RETURNS void
 LANGUAGE plpgsql
 AS $pre_request$
+DECLARE
+    has_token boolean;
 BEGIN
     IF current_user OPERATOR(pg_catalog.<>) 'learnings_anon' THEN
         RETURN;
     END IF;
-    IF EXISTS (SELECT FROM pg_catalog.jsonb_object_keys(
-                   COALESCE(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), ''),
-                            '{}')::pg_catalog.jsonb) AS k
-                WHERE k OPERATOR(pg_catalog.<>) 'role') THEN
+    BEGIN
+        has_token := EXISTS (SELECT FROM pg_catalog.json_object_keys(
+                                 COALESCE(NULLIF(pg_catalog.current_setting('request.jwt.claims', true), ''),
+                                          '{}')::pg_catalog.json) AS k
+                              WHERE k OPERATOR(pg_catalog.<>) 'role');
+    EXCEPTION WHEN untranslatable_character THEN
+        -- A verified token whose claims hold a "\u0000" escape, which PostgreSQL's JSON
+        -- functions refuse (a 400): it is a token; the extension refuses the claim (401).
+        has_token := true;
+    END;
+    IF has_token THEN
         SET LOCAL ROLE learnings_user;
     ELSIF pg_catalog.current_setting('request.path', true) IS DISTINCT FROM '/' THEN
         RAISE SQLSTATE 'PGRST' USING

@@ -63,6 +63,12 @@ impl Principal {
         let user_id = match claims.get(&user_claim) {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.is_empty() => None,
+            // PostgreSQL text cannot hold NUL: no row can belong to such a subject.
+            Some(Value::String(s)) if s.contains('\0') => {
+                return Err(unauthorized(format!(
+                    "the {user_claim} claim must not contain NUL characters"
+                )))
+            }
             Some(Value::String(s)) => Some(s.clone()),
             // agno compares owners as str(): a numeric subject is its decimal text.
             Some(Value::Number(n)) => Some(n.to_string()),

@@ -256,6 +256,15 @@ mod tests {
             assert_fails("SELECT learnings_list()", "42501");
             assert_eq!(visible_ids(), Vec::<String>::new());
         });
+        // A subject PostgreSQL text cannot hold (a verified token may carry "\u0000"): 401.
+        as_role(
+            "app",
+            Some(r#"{"sub": "a\u0000b", "scopes": "learnings:read"}"#),
+            || {
+                assert_fails("SELECT learnings_list()", "PT401");
+                assert_eq!(visible_ids(), Vec::<String>::new());
+            },
+        );
         // Malformed claims: 401.
         as_role("app", Some("not json"), || {
             assert_fails("SELECT learnings_list()", "PT401");
