@@ -78,7 +78,7 @@ impl Principal {
                 )))
             }
         };
-        let scopes = match claims.get(&scopes_claim) {
+        let scopes: Vec<String> = match claims.get(&scopes_claim) {
             Some(Value::String(s)) => s.split_whitespace().map(str::to_string).collect(),
             Some(Value::Array(items)) => items
                 .iter()
@@ -86,6 +86,11 @@ impl Principal {
                 .collect(),
             _ => Vec::new(),
         };
+        if scopes.iter().any(|scope| scope.contains('\0')) {
+            return Err(unauthorized(format!(
+                "the {scopes_claim} claim must not contain NUL characters"
+            )));
+        }
         let expires_at = claims
             .get("exp")
             .and_then(Value::as_f64)

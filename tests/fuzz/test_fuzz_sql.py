@@ -460,3 +460,14 @@ def test_found_a_token_whose_subject_holds_nul(fresh, caller, mode):
     (the failed call had already made the token's claims the caller's)."""
     token = fs.Token(fs.hs({"alg": "HS256", "typ": "JWT"}, NUL_SUBJECT, fresh.api.secret))
     authenticate_then_use(fresh, caller, mode, token)
+
+
+def test_found_a_token_whose_scopes_hold_nul(fresh, caller):
+    """learnings_authenticate of a valid token one of whose scopes holds U+0000: accepted
+    or refused with PT401, never 22P05 (the summary it returns, with the scopes, cannot be
+    jsonb); and a refused call, its savepoint rolled back, leaves no identity behind
+    (found with the subject case above: the claims are made the caller's before the
+    summary is returned)."""
+    claims = {"sub": "alice", "scopes": ["learnings:read", "learnings:write", "x\u0000"], "exp": fs.NOW + 3600}
+    token = fs.Token(fs.hs({"alg": "HS256", "typ": "JWT"}, claims, fresh.api.secret))
+    authenticate_then_use(fresh, caller, "client", token)
