@@ -212,8 +212,8 @@ fn trusted_backend() -> ApiResult<bool> {
     if unsafe { pg_sys::superuser_arg(role) || pg_sys::has_bypassrls_privilege(role) } {
         return Ok(true);
     }
-    let owner = catalog::owner_of(catalog::home()?.table)?;
-    if owner != pg_sys::InvalidOid && unsafe { pg_sys::has_privs_of_role(role, owner) } {
+    let table = catalog::home()?.table;
+    if table != pg_sys::InvalidOid && catalog::owns(role, table) {
         return Ok(true);
     }
     Ok(settings::roles(&TRUSTED_ROLES)

@@ -116,6 +116,19 @@ pub fn home() -> ApiResult<Home> {
     Ok(home)
 }
 
+/// Whether `role` owns `relation` or is a member of its owner: PostgreSQL's own check,
+/// from the catalog cache (the policies ask it for every statement of a caller without a
+/// token).
+pub fn owns(role: pg_sys::Oid, relation: pg_sys::Oid) -> bool {
+    // SAFETY: catalog cache lookups of an existing relation (the caller checked it).
+    unsafe {
+        #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15"))]
+        return pg_sys::pg_class_ownercheck(relation, role);
+        #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15")))]
+        return pg_sys::object_ownercheck(pg_sys::RelationRelationId, relation, role);
+    }
+}
+
 /// The owner of a relation (InvalidOid when it does not exist).
 pub fn owner_of(relation: pg_sys::Oid) -> ApiResult<pg_sys::Oid> {
     if relation == pg_sys::InvalidOid {

@@ -12,15 +12,11 @@ use crate::jsonb::Jsonb;
 
 /// A record as AgentOS's `LearningResponse` shows it. Column references are unqualified
 /// so the same projection serves SELECT, RETURNING and aggregates over a subquery.
-macro_rules! record_fields {
-    () => {
-        "'learning_id', learning_id, 'learning_type', learning_type, 'namespace', namespace, \
-         'user_id', user_id, 'agent_id', agent_id, 'team_id', team_id, 'session_id', session_id, \
-         'entity_id', entity_id, 'entity_type', entity_type, 'content', content, \
-         'metadata', metadata, 'created_at', created_at, 'updated_at', updated_at"
-    };
-}
-pub const RECORD: &str = concat!("pg_catalog.jsonb_build_object(", record_fields!(), ")");
+pub const RECORD: &str = "pg_catalog.jsonb_build_object(\
+     'learning_id', learning_id, 'learning_type', learning_type, 'namespace', namespace, \
+     'user_id', user_id, 'agent_id', agent_id, 'team_id', team_id, 'session_id', session_id, \
+     'entity_id', entity_id, 'entity_type', entity_type, 'content', content, \
+     'metadata', metadata, 'created_at', created_at, 'updated_at', updated_at)";
 
 /// A record's columns, for lists: a page selects exactly these and is aggregated as
 /// `json` rows, turned into jsonb once. A jsonb envelope of jsonb_build_object records

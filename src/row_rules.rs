@@ -191,10 +191,8 @@ fn check_sizes(trigger: &PgTrigger) -> ApiResult<()> {
             data.tg_trigtuple
         };
         let desc = (*data.tg_relation).rd_att;
-        for number in 1..=(*desc).natts {
-            let att = &*(*desc).attrs.as_ptr().add((number - 1) as usize);
-            let name = std::ffi::CStr::from_ptr(att.attname.data.as_ptr()).to_string_lossy();
-            if att.attisdropped || att.atttypid != pg_sys::JSONBOID {
+        for (number, att, name) in live_attributes(desc) {
+            if att.atttypid != pg_sys::JSONBOID {
                 continue;
             }
             let mut null = false;
@@ -206,6 +204,21 @@ fn check_sizes(trigger: &PgTrigger) -> ApiResult<()> {
     Ok(())
 }
 
+/// A relation's columns (not the dropped ones): number, attribute and name.
+///
+/// # Safety
+/// `desc` is a valid tuple descriptor for as long as the iterator is used.
+unsafe fn live_attributes<'a>(
+    desc: pg_sys::TupleDesc,
+) -> impl Iterator<Item = (i32, &'a pg_sys::FormData_pg_attribute, String)> {
+    // SAFETY: natts attributes follow the descriptor's header (the caller's promise).
+    (1..=unsafe { (*desc).natts }).filter_map(move |number| {
+        let att = unsafe { &*(*desc).attrs.as_ptr().add((number - 1) as usize) };
+        let name = unsafe { std::ffi::CStr::from_ptr(att.attname.data.as_ptr()) };
+        (!att.attisdropped).then(|| (number, att, name.to_string_lossy().into_owned()))
+    })
+}
+
 /// An update through the table changes only content, metadata and updated_at: every
 /// other column (the id, the type, the owner and the other identity fields) keeps its
 /// bytes.
@@ -215,11 +228,9 @@ fn check_update(trigger: &PgTrigger) -> ApiResult<()> {
     // (tg_trigtuple) and the new one (tg_newtuple), all valid during the call.
     let changed: Vec<String> = unsafe {
         let desc = (*data.tg_relation).rd_att;
-        (1..=(*desc).natts)
-            .filter_map(|number| {
-                let att = &*(*desc).attrs.as_ptr().add((number - 1) as usize);
-                let name = std::ffi::CStr::from_ptr(att.attname.data.as_ptr()).to_string_lossy();
-                if att.attisdropped || MUTABLE_COLUMNS.contains(&name.as_ref()) {
+        live_attributes(desc)
+            .filter_map(|(number, att, name)| {
+                if MUTABLE_COLUMNS.contains(&name.as_str()) {
                     return None;
                 }
                 let (mut old_null, mut new_null) = (false, false);
@@ -230,7 +241,7 @@ fn check_update(trigger: &PgTrigger) -> ApiResult<()> {
                     (false, false) => same_datum(old, new, att.attbyval, att.attlen),
                     _ => false,
                 };
-                (!same).then(|| name.into_owned())
+                (!same).then_some(name)
             })
             .collect()
     };
