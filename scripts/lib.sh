@@ -208,6 +208,14 @@ ensure_deps() {
 # pkglibdir). AGNO_RELEASE=1 builds with the release profile (default: debug).
 install_extension() {
     local args=(pgrx install --pg-config "$PG_CONFIG") archived so
+    # AGNO_INSTALL=skip: use the installed extension as it is (a second working tree
+    # serving beside the one that builds; installs share the system's extension directory).
+    if [[ "${AGNO_INSTALL:-}" == skip ]]; then
+        [[ -f "$("$PG_CONFIG" --pkglibdir)/agno_learnings.so" ]] ||
+            die "AGNO_INSTALL=skip, but the extension is not installed"
+        log "AGNO_INSTALL=skip: using the installed extension"
+        return 0
+    fi
     if [[ "${AGNO_RELEASE:-0}" == 1 ]]; then
         args+=(--release)
     fi

@@ -16,6 +16,7 @@
 #   AGNO_PORT      TCP port on 127.0.0.1 (default 54329)
 #   AGNO_RELEASE   1 (default) installs the release build; 0 the debug build
 #   AGNO_HTTP_PORT PostgREST's port on 127.0.0.1 (default 3000; its admin server uses +1)
+#   AGNO_INSTALL   skip: serve the extension already installed (no build)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
