@@ -10,7 +10,8 @@
 #                                  (AGNO_RELEASE=1 builds the release profile)
 #   cluster_start DIR PORT         start (initdb first if needed) a private cluster in DIR,
 #                                  socket in DIR, TCP on 127.0.0.1:PORT; exports
-#                                  PGHOST/PGPORT/PGUSER (AGNO_PG_FAST=1: fsync off, tests only)
+#                                  PGHOST/PGPORT/PGUSER (AGNO_PG_FAST=1: fsync off, tests only;
+#                                  AGNO_PG_OPTS: more postgres options, e.g. "-c shared_preload_libraries=citus")
 #   cluster_stop DIR               stop it (`-m fast`); a no-op when it is not running
 #   cluster_running DIR            true when a server runs on DIR
 #   cluster_stop_on_exit DIR [remove]
@@ -36,6 +37,10 @@
 #                                  run pg_regress (KIND regress) or pg_isolation_regress
 #                                  (KIND isolation) on a fresh database DB of the running
 #                                  cluster, accept, show diffs, print one summary line
+#   citus_installed                true when Citus is installed for this PostgreSQL
+#   citus_database NAME            database NAME on the coordinator (PGHOST/PGPORT) and on
+#                                  each worker of AGNO_CITUS_WORKERS (ports on 127.0.0.1),
+#                                  with citus and the workers added; no agno_learnings yet
 #
 # Clusters never run as root: as root they run as `postgres`, so DIR must be reachable
 # by that user (use /tmp, not /root or a repository under it).
@@ -398,7 +403,7 @@ cluster_start() {
         fi
         log "PostgreSQL already running: $dir, port $port"
     else
-        opts="-p $port"
+        opts="-p $port${AGNO_PG_OPTS:+ $AGNO_PG_OPTS}"
         if [[ "${AGNO_PG_FAST:-0}" == 1 ]]; then
             # Test clusters only: nothing in them needs to survive a crash.
             opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -521,7 +526,8 @@ regress_args() {
 #             (pg_isolation_regress: INPUTDIR/specs/ITEM.spec); both compare with
 #             INPUTDIR/expected/ITEM.out
 #   DB        dropped and recreated (C collation, untranslated messages) and left behind
-#   SETUP     `extension`: CREATE SCHEMA ai and the extension in DB first; `none`: not
+#   SETUP     `extension`: CREATE SCHEMA ai and the extension in DB first; `none`: not;
+#             `existing`: DB was prepared by the caller (not dropped nor recreated)
 #   KEEP      non-empty: keep the output directory even when everything passed
 # With REGRESS_ACCEPT=1, the results of the ITEMs that ran are copied into expected/.
 # Uses the cluster of PGHOST/PGPORT/PGUSER (libpq defaults when unset) and PG_CONFIG.
@@ -579,8 +585,9 @@ regress_suite() {
         printf '%s: warning: server version %s, the expected output was made on %s\n' \
             "$label" "$server" "$PG_MAJOR" >&2
 
-    # A fresh database with a locale-independent order of text (ids, user ids).
-    if ! "${psql[@]}" -d postgres -c "SET client_min_messages = warning" \
+    # A fresh database with a locale-independent order of text (ids, user ids), unless
+    # the caller prepared it (setup "existing": a Citus cluster's, say).
+    if [[ "$setup" != existing ]] && ! "${psql[@]}" -d postgres -c "SET client_min_messages = warning" \
         -c "DROP DATABASE IF EXISTS \"$dbname\" WITH (FORCE)" \
         -c "CREATE DATABASE \"$dbname\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"; then
         printf '%s: cannot create database %s\n' "$label" "$dbname" >&2
@@ -628,4 +635,32 @@ regress_suite() {
     else
         rm -rf "$outputdir"
     fi
+}
+
+# ---------------------------------------------------------------------------------------
+# Citus (scripts/suites/65-citus.sh): a coordinator and workers on this machine, all
+# reached over TCP on 127.0.0.1 (Citus's own connections go there too).
+
+citus_installed() {
+    [[ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" &&
+        -f "$("$PG_CONFIG" --sharedir)/extension/citus.control" ]]
+}
+
+citus_database() {
+    local name="$1" port psql=("$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -U postgres)
+    [[ "$name" =~ ^[a-z_][a-z0-9_]*$ ]] || { fail "citus_database: bad name '$name'"; return 1; }
+    for port in "$PGPORT" $AGNO_CITUS_WORKERS; do
+        "${psql[@]}" -p "$port" -d postgres -c "SET client_min_messages = warning" \
+            -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" \
+            -c "CREATE DATABASE $name TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'" \
+            -c "ALTER DATABASE $name SET lc_messages TO 'C'" || return 1
+        "${psql[@]}" -p "$port" -d "$name" -c "SET client_min_messages = warning" \
+            -c "CREATE EXTENSION citus" || return 1
+    done
+    "${psql[@]}" -p "$PGPORT" -d "$name" -c "SELECT pg_catalog.citus_set_coordinator_host('127.0.0.1', $PGPORT)" \
+        >/dev/null || return 1
+    for port in $AGNO_CITUS_WORKERS; do
+        "${psql[@]}" -p "$PGPORT" -d "$name" -c "SELECT pg_catalog.citus_add_node('127.0.0.1', $port)" \
+            >/dev/null || return 1
+    done
 }

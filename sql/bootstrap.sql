@@ -295,6 +295,126 @@ AS $$
 $$;
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_index_name(name, text) FROM PUBLIC;
 
+-- Whether Citus distributes the table (false where Citus is not installed).
+CREATE FUNCTION agno_learnings_internal.learnings_is_distributed(learnings_table regclass)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $is_distributed$
+DECLARE
+    distributed boolean := false;
+BEGIN
+    -- Citus's catalog, named only when it exists.
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
+        EXECUTE 'SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1)'
+           INTO distributed USING learnings_table;
+    END IF;
+    RETURN distributed;
+END
+$is_distributed$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_is_distributed(regclass) FROM PUBLIC;
+
+-- What a registered table gets once its layout is checked: the id guard, the list totals
+-- and the row-level security policies (src/auth.rs answers the policies' questions).
+--
+-- On one node, each policy asks once per statement (its scalar subqueries become
+-- InitPlans). On a table Citus distributes, Citus refuses subqueries in policies: the
+-- policies call the functions directly (the extension remembers the answers for the
+-- statement), and the totals are counted from the shards (Citus runs no statement
+-- trigger across shards).
+CREATE FUNCTION agno_learnings_internal.learnings_secure_table(learnings_table regclass, distributed boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $secure$
+DECLARE
+    counting  record;
+    policy    record;
+    ask       text;
+    condition text;
+BEGIN
+    IF distributed THEN
+        -- Citus keeps triggers on a distributed table's shards only when told to; the id
+        -- guard reads only the row's own shard (the rows are distributed by learning_id).
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
+
+    -- Writes through the table keep the API's id rules (src/row_rules.rs).
+    EXECUTE format('CREATE OR REPLACE TRIGGER learnings_guard_row BEFORE INSERT OR UPDATE ON %s '
+                   'FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_guard_row()',
+                   learnings_table);
+
+    -- Exact list totals (learnings_counts): the counting triggers, then the counts of the
+    -- rows there now, under a lock that keeps writers out until registration commits.
+    -- ENABLE ALWAYS: they count in replicas' apply workers too. A distributed table has
+    -- none: its lists count their rows on the shards.
+    IF NOT distributed THEN
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', learnings_table);
+    END IF;
+    FOR counting IN
+        SELECT * FROM (VALUES
+            ('learnings_count_insert', 'INSERT', 'REFERENCING NEW TABLE AS new_rows'),
+            ('learnings_count_update', 'UPDATE', 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'),
+            ('learnings_count_delete', 'DELETE', 'REFERENCING OLD TABLE AS old_rows'),
+            ('learnings_count_truncate', 'TRUNCATE', '')
+        ) AS t(name, event, transition)
+    LOOP
+        IF distributed THEN
+            EXECUTE format('DROP TRIGGER IF EXISTS %I ON %s', counting.name, learnings_table);
+        ELSE
+            EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT '
+                           'EXECUTE FUNCTION agno_learnings_internal.learnings_count_rows()',
+                           counting.name, counting.event, learnings_table, counting.transition);
+            EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', learnings_table, counting.name);
+        END IF;
+    END LOOP;
+    DELETE FROM agno_learnings_internal.learnings_counts AS c WHERE c.relid = learnings_table::oid;
+    IF distributed THEN
+        DELETE FROM agno_learnings_internal.learnings_counted AS m WHERE m.relid = learnings_table::oid;
+    ELSE
+        EXECUTE format($rebuild$
+            INSERT INTO agno_learnings_internal.learnings_counts (relid, bucket, learning_type, n)
+            SELECT %s, b.bucket, t.learning_type, count(*)
+              FROM %s AS t
+             CROSS JOIN LATERAL (VALUES (CASE WHEN t.user_id IS NULL THEN 's' ELSE 'u' || t.user_id END),
+                                        ('a')) AS b(bucket)
+             GROUP BY b.bucket, t.learning_type$rebuild$, learnings_table::oid, learnings_table);
+        INSERT INTO agno_learnings_internal.learnings_counted (relid) VALUES (learnings_table::oid)
+        ON CONFLICT DO NOTHING;
+    END IF;
+
+    -- Row-level security: one policy per command, each asking the extension which rows
+    -- this caller may touch: 'all', 'own' or 'none'. Reading also shows rows with no
+    -- owner; changing those is for 'all' only. Table owners and BYPASSRLS roles (the
+    -- agent runtime) are not subject to policies.
+    --
+    -- The conditions are written with <> on purpose: the planner cannot see an InitPlan's
+    -- value and estimates `x = const` to hold for 0.5% of rows, which made it sort a
+    -- bitmap scan of every candidate row instead of reading the recency index; `x <> const`
+    -- is estimated at 99.5%, so the query's own filters drive the plan.
+    ask := CASE WHEN distributed THEN '%s' ELSE '(SELECT %s)' END;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', learnings_table);
+    FOR policy IN
+        SELECT * FROM (VALUES
+            ('learnings_select', 'SELECT', 'USING (%s)', 'read', 'user_id IS NULL OR user_id = %s'),
+            ('learnings_insert', 'INSERT', 'WITH CHECK (%s)', 'write', 'user_id = %s'),
+            ('learnings_update', 'UPDATE', 'USING (%1$s) WITH CHECK (%1$s)', 'write', 'user_id = %s'),
+            ('learnings_delete', 'DELETE', 'USING (%s)', 'delete', 'user_id = %s')
+        ) AS p(name, command, clauses, action, own_rows)
+    LOOP
+        condition := format($condition$
+            %1$s <> 'none' AND (%1$s <> 'own' OR %2$s)$condition$,
+            format(ask, format('agno_learnings_internal.learnings_policy_access(%L::pg_catalog.text)', policy.action)),
+            format(policy.own_rows, format(ask, 'agno_learnings_internal.learnings_policy_user()')));
+        EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
+        EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
+             || format(policy.clauses, condition);
+    END LOOP;
+END
+$secure$;
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_secure_table(regclass, boolean) FROM PUBLIC;
+
 -- Registers a table of agno's learnings layout with the API under `name` (default:
 -- the table's own name), after checking its columns, and adds the indexes the API's
 -- filters and sorts need and the row-level security policies that apply the API's rules
@@ -318,11 +438,8 @@ DECLARE
     registered text := learnings_register_table.name;
     existing   agno_learnings_internal.learnings_tables%ROWTYPE;
     runtime    oid;
-    counting   record;
     problems   text;
     col        text;
-    policy     record;
-    condition  text;
 BEGIN
     IF learnings_table IS NULL THEN
         RAISE EXCEPTION 'agno_learnings: learnings_table must not be NULL'
@@ -453,7 +570,10 @@ BEGIN
     -- lists that depend on it read the per-user index in order, src/db.rs). The other
     -- columns keep theirs: without them a filter on a rare session or entity was read
     -- along the recency index, 500 times slower at a million rows (README, Performance).
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN user_id SET STATISTICS 0', learnings_table);
+    -- (A distributed table's shards were made with it; Citus refuses the ALTER TABLE.)
+    IF NOT agno_learnings_internal.learnings_is_distributed(learnings_table) THEN
+        EXECUTE format('ALTER TABLE %s ALTER COLUMN user_id SET STATISTICS 0', learnings_table);
+    END IF;
     IF (SELECT r.rolsuper FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user) THEN
         DELETE FROM pg_catalog.pg_statistic AS s
          USING pg_catalog.pg_attribute AS a
@@ -461,67 +581,8 @@ BEGIN
            AND a.attname = 'user_id';
     END IF;
 
-    -- Writes through the table keep the API's id rules (src/row_rules.rs).
-    EXECUTE format('CREATE OR REPLACE TRIGGER learnings_guard_row BEFORE INSERT OR UPDATE ON %s '
-                   'FOR EACH ROW EXECUTE FUNCTION agno_learnings_internal.learnings_guard_row()',
-                   learnings_table);
-
-    -- Exact list totals (learnings_counts): the counting triggers, then the counts of the
-    -- rows there now, under a lock that keeps writers out until registration commits.
-    -- ENABLE ALWAYS: they count in replicas' apply workers too.
-    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', learnings_table);
-    FOR counting IN
-        SELECT * FROM (VALUES
-            ('learnings_count_insert', 'INSERT', 'REFERENCING NEW TABLE AS new_rows'),
-            ('learnings_count_update', 'UPDATE', 'REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'),
-            ('learnings_count_delete', 'DELETE', 'REFERENCING OLD TABLE AS old_rows'),
-            ('learnings_count_truncate', 'TRUNCATE', '')
-        ) AS t(name, event, transition)
-    LOOP
-        EXECUTE format('CREATE OR REPLACE TRIGGER %I AFTER %s ON %s %s FOR EACH STATEMENT '
-                       'EXECUTE FUNCTION agno_learnings_internal.learnings_count_rows()',
-                       counting.name, counting.event, learnings_table, counting.transition);
-        EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', learnings_table, counting.name);
-    END LOOP;
-    DELETE FROM agno_learnings_internal.learnings_counts AS c WHERE c.relid = learnings_table::oid;
-    EXECUTE format($rebuild$
-        INSERT INTO agno_learnings_internal.learnings_counts (relid, bucket, learning_type, n)
-        SELECT %s, b.bucket, t.learning_type, count(*)
-          FROM %s AS t
-         CROSS JOIN LATERAL (VALUES (CASE WHEN t.user_id IS NULL THEN 's' ELSE 'u' || t.user_id END),
-                                    ('a')) AS b(bucket)
-         GROUP BY b.bucket, t.learning_type$rebuild$, learnings_table::oid, learnings_table);
-    INSERT INTO agno_learnings_internal.learnings_counted (relid) VALUES (learnings_table::oid)
-    ON CONFLICT DO NOTHING;
-
-    -- Row-level security: one policy per command, each asking the extension once per
-    -- statement (the scalar subqueries become InitPlans) which rows this caller may
-    -- touch: 'all', 'own' or 'none'. Reading also shows rows with no owner; changing
-    -- those is for 'all' only. Table owners and BYPASSRLS roles (the agent runtime) are
-    -- not subject to policies.
-    --
-    -- The conditions are written with <> on purpose: the planner cannot see an InitPlan's
-    -- value and estimates `x = const` to hold for 0.5% of rows, which made it sort a
-    -- bitmap scan of every candidate row instead of reading the recency index; `x <> const`
-    -- is estimated at 99.5%, so the query's own filters drive the plan.
-    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', learnings_table);
-    FOR policy IN
-        SELECT * FROM (VALUES
-            ('learnings_select', 'SELECT', 'USING (%s)', 'read', 'user_id IS NULL OR user_id = %s'),
-            ('learnings_insert', 'INSERT', 'WITH CHECK (%s)', 'write', 'user_id = %s'),
-            ('learnings_update', 'UPDATE', 'USING (%1$s) WITH CHECK (%1$s)', 'write', 'user_id = %s'),
-            ('learnings_delete', 'DELETE', 'USING (%s)', 'delete', 'user_id = %s')
-        ) AS p(name, command, clauses, action, own_rows)
-    LOOP
-        condition := format($condition$
-            (SELECT agno_learnings_internal.learnings_policy_access(%1$L::pg_catalog.text)) <> 'none'
-            AND ((SELECT agno_learnings_internal.learnings_policy_access(%1$L::pg_catalog.text)) <> 'own' OR %2$s)$condition$,
-            policy.action,
-            format(policy.own_rows, '(SELECT agno_learnings_internal.learnings_policy_user())'));
-        EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
-        EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
-             || format(policy.clauses, condition);
-    END LOOP;
+    PERFORM agno_learnings_internal.learnings_secure_table(
+        learnings_table, agno_learnings_internal.learnings_is_distributed(learnings_table));
 
     INSERT INTO agno_learnings_internal.learnings_tables (name, schema_name, table_name)
     VALUES (registered, rel_schema, relation.relname)
@@ -546,6 +607,81 @@ $$;
 -- PostgREST's roles do not see them.
 REVOKE ALL ON FUNCTION @extschema@.learnings_register_table(regclass, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.learnings_unregister_table(text) FROM PUBLIC;
+
+-- Distributes a registered learnings table over a Citus cluster, by learning_id (agno's
+-- primary key: creates, gets, updates and deletes by id go to one shard, and agno's
+-- `ON CONFLICT (learning_id)` upserts stay atomic). Needs the citus extension with its
+-- workers added, the extension on every node (Citus propagates CREATE EXTENSION), and the
+-- same agno_learnings.cluster_secret_file key on every node: without it a worker cannot
+-- tell who is calling and answers nobody. Idempotent; returns the table.
+CREATE FUNCTION @extschema@.learnings_distribute(name text DEFAULT 'agno_learnings', shard_count integer DEFAULT NULL)
+RETURNS regclass
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET client_min_messages = warning
+AS $distribute$
+DECLARE
+    learnings_table regclass;
+    key_id          text;
+    mismatched      text;
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_extension AS e WHERE e.extname = 'citus') THEN
+        RAISE EXCEPTION 'agno_learnings: Citus is not installed in this database'
+            USING ERRCODE = 'feature_not_supported',
+                  HINT = 'CREATE EXTENSION citus and add the workers (citus_add_node) first.';
+    END IF;
+    SELECT pg_catalog.to_regclass(format('%I.%I', t.schema_name, t.table_name))
+      INTO learnings_table
+      FROM agno_learnings_internal.learnings_tables AS t
+     WHERE t.name = learnings_distribute.name;
+    IF learnings_table IS NULL THEN
+        RAISE EXCEPTION 'agno_learnings: "%" is not a registered learnings table', learnings_distribute.name
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Register it first with learnings_register_table(table, name).';
+    END IF;
+    IF shard_count IS NOT NULL AND shard_count NOT BETWEEN 1 AND 64000 THEN
+        RAISE EXCEPTION 'agno_learnings: shard_count must be between 1 and 64000'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- Every node must hold the same cluster key, or its shards would refuse every caller.
+    key_id := agno_learnings_internal.learnings_cluster_key_id();
+    IF key_id IS NULL THEN
+        RAISE EXCEPTION 'agno_learnings: agno_learnings.cluster_secret_file is not set'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'Workers verify who is calling with a key every node shares.',
+                  HINT = 'Put the same random key (32 bytes or more) in a file on every node, readable by the server only, and set agno_learnings.cluster_secret_file to it in each node''s postgresql.conf.';
+    END IF;
+    EXECUTE $workers$
+        SELECT string_agg(format('%s:%s', w.nodename, w.nodeport), ', ' ORDER BY w.nodename, w.nodeport)
+          FROM pg_catalog.run_command_on_workers(
+                   'SELECT agno_learnings_internal.learnings_cluster_key_id()') AS w
+         WHERE NOT w.success OR w.result IS DISTINCT FROM $1$workers$
+       INTO mismatched USING key_id;
+    IF mismatched IS NOT NULL THEN
+        RAISE EXCEPTION 'agno_learnings: these workers do not hold this node''s cluster key: %', mismatched
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Install agno_learnings on every node and set agno_learnings.cluster_secret_file to the same key on each.';
+    END IF;
+
+    IF NOT agno_learnings_internal.learnings_is_distributed(learnings_table) THEN
+        -- Policies and triggers Citus accepts first, then the shards.
+        PERFORM agno_learnings_internal.learnings_secure_table(learnings_table, true);
+        EXECUTE 'SELECT pg_catalog.create_distributed_table($1, ''learning_id'', shard_count => $2)'
+          USING learnings_table, shard_count;
+    ELSE
+        PERFORM agno_learnings_internal.learnings_secure_table(learnings_table, true);
+    END IF;
+    PERFORM agno_learnings_internal.learnings_invalidate('agno_learnings_internal.learnings_tables'::pg_catalog.regclass);
+    RETURN learnings_table;
+END
+$distribute$;
+REVOKE ALL ON FUNCTION @extschema@.learnings_distribute(text, integer) FROM PUBLIC;
+
+COMMENT ON FUNCTION @extschema@.learnings_distribute(text, integer) IS
+$$Distributes a registered learnings table (default: the extension's own) over the Citus
+cluster by learning_id, with policies and triggers Citus accepts. Needs citus with its
+workers and the same agno_learnings.cluster_secret_file key on every node. Idempotent.$$;
 
 COMMENT ON FUNCTION @extschema@.learnings_unregister_table(text) IS
 $$Removes a name from the learnings table registry; true when it was registered.

@@ -13,6 +13,19 @@ LANGUAGE c STABLE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'learnings_policy_user_wrapper';
 
+-- On Citus: sends the caller to the workers (PostgREST's pre-request hook calls it), and
+-- the fingerprint of this node's cluster key that learnings_distribute compares across
+-- nodes (src/cluster.rs).
+CREATE FUNCTION agno_learnings_internal.learnings_forward_caller() RETURNS void
+LANGUAGE c
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_forward_caller_wrapper';
+CREATE FUNCTION agno_learnings_internal.learnings_cluster_key_id() RETURNS text
+LANGUAGE c STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_cluster_key_id_wrapper';
+REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_cluster_key_id() FROM PUBLIC;
+
 -- Writes through a learnings table keep the API's id rules (src/row_rules.rs). A trigger
 -- function runs for whoever writes, whatever its EXECUTE privilege.
 CREATE FUNCTION agno_learnings_internal.learnings_guard_row() RETURNS trigger

@@ -37,6 +37,17 @@ $roles$;
 
 GRANT learnings_anon, learnings_user TO learnings_authenticator;
 
+-- On Citus, a request's shard queries reach the workers over connections Citus opens as
+-- the role the request runs as, so learnings_user must be able to log in there (admit it
+-- in the workers' pg_hba.conf from the coordinator only; README, Scaling out on Citus).
+DO $citus$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
+        ALTER ROLE learnings_user LOGIN;
+    END IF;
+END
+$citus$;
+
 -- learnings_user: the API and the table, nothing else; row-level security applies.
 GRANT USAGE ON SCHEMA :"schema" TO learnings_user;
 GRANT SELECT, INSERT, UPDATE, DELETE ON :"schema".agno_learnings TO learnings_user;
@@ -56,6 +67,9 @@ CREATE SCHEMA IF NOT EXISTS learnings_postgrest;
 REVOKE ALL ON SCHEMA learnings_postgrest FROM PUBLIC;
 GRANT USAGE ON SCHEMA learnings_postgrest TO learnings_anon, learnings_user;
 GRANT USAGE ON SCHEMA :"schema" TO learnings_anon;
+-- The hook calls agno_learnings_internal.learnings_forward_caller() (Citus); the schema
+-- is not served, and its other functions are the policies' helpers.
+GRANT USAGE ON SCHEMA agno_learnings_internal TO learnings_anon, learnings_user;
 
 -- Moves a request that carried a token to learnings_user, and ends every other request
 -- but the OpenAPI document at / in 401, so that no path (the registry, the extension's
@@ -66,8 +80,14 @@ LANGUAGE plpgsql
 AS $pre_request$
 DECLARE
     has_token boolean;
+    -- Since 0.4.0 (a database rolled back to 0.3.0 keeps working with this hook).
+    forward   boolean := pg_catalog.to_regprocedure(
+                             'agno_learnings_internal.learnings_forward_caller()') IS NOT NULL;
 BEGIN
     IF current_user OPERATOR(pg_catalog.<>) 'learnings_anon' THEN
+        IF forward THEN
+            PERFORM agno_learnings_internal.learnings_forward_caller();
+        END IF;
         RETURN;
     END IF;
     BEGIN
@@ -82,6 +102,10 @@ BEGIN
     END;
     IF has_token THEN
         SET LOCAL ROLE learnings_user;
+        -- On Citus, the workers holding the rows learn who is calling (src/cluster.rs).
+        IF forward THEN
+            PERFORM agno_learnings_internal.learnings_forward_caller();
+        END IF;
     ELSIF pg_catalog.current_setting('request.path', true) IS DISTINCT FROM '/' THEN
         RAISE SQLSTATE 'PGRST' USING
             MESSAGE = '{"code": "PT401", "message": "Authentication required: the request carries no token", "details": null, "hint": null}',

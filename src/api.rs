@@ -13,6 +13,7 @@ use pgrx::prelude::*;
 
 use crate::auth::{self, Action, Caller, Scope};
 use crate::catalog;
+use crate::cluster;
 use crate::db::{self, Access, Plan};
 use crate::errors::{self, ApiError, ApiResult};
 use crate::ids::{self, Identity, LearningId};
@@ -25,7 +26,11 @@ use crate::validate::{self, Changes};
 /// Who is calling and which rows it may act on for `action`: 401/403 otherwise. Comes
 /// first, as AgentOS's authentication middleware does.
 fn authorize(action: Action) -> ApiResult<Scope> {
-    Caller::current()?.scope(action)
+    let caller = Caller::current()?;
+    let scope = caller.scope(action)?;
+    // On Citus, the workers that hold the rows learn who is calling (a no-op on one node).
+    cluster::forward(&caller)?;
+    Ok(scope)
 }
 
 /// A scoped caller may name no user or itself; another user is `forbidden` (403).

@@ -3,8 +3,10 @@
 //! The caller is resolved per transaction, in this order:
 //! 1. a token verified by [`learnings_authenticate`] in this transaction;
 //! 2. PostgREST's `request.jwt.claims`, when trusted;
-//! 3. nobody: a trusted backend only for roles an administrator trusts (or that own the
-//!    table, or bypass row-level security anyway); any other role must present a token.
+//! 3. on a Citus worker, the decision the coordinator forwarded (see `cluster`);
+//! 4. nobody: a trusted backend only for roles an administrator trusts (or that own the
+//!    table, or bypass row-level security anyway); any other role must present a token,
+//!    and a session Citus opened from another node is never trusted without a decision.
 //!
 //! The API functions ask [`Caller::scope`] before they touch a table; the row-level
 //! security policies ask the same questions through [`learnings_policy_access`] and
@@ -16,6 +18,7 @@ use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::catalog;
+use crate::cluster::{self, Decision};
 use crate::errors::{self, ApiError, ApiResult, SqlState};
 use crate::jwt;
 use crate::settings::{
@@ -24,7 +27,8 @@ use crate::settings::{
 };
 
 /// What a statement does to learnings, and the scope it needs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Action {
     Read,
     Write,
@@ -32,7 +36,7 @@ pub enum Action {
 }
 
 impl Action {
-    const fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Action::Read => "read",
             Action::Write => "write",
@@ -138,6 +142,8 @@ pub enum Caller {
     Trusted,
     /// A verified token or trusted PostgREST claims.
     Authenticated(Principal),
+    /// What the coordinator decided, on a Citus worker.
+    Forwarded(Decision),
 }
 
 /// Which rows a caller may act on.
@@ -159,6 +165,19 @@ impl Caller {
         if let Some(claims) = settings::current(c"request.jwt.claims") {
             return request_claims(&claims).map(Caller::Authenticated);
         }
+        if let Some(decision) = cluster::forwarded()? {
+            return Ok(Caller::Forwarded(decision));
+        }
+        if cluster::in_citus_connection() {
+            // Roles the policies never apply to are trusted as on their own node; no
+            // other role is, whatever this node's settings say.
+            if privileged_role()? {
+                return Ok(Caller::Trusted);
+            }
+            return Err(unauthorized(
+                "this Citus connection carries no verifiable caller from its coordinator",
+            ));
+        }
         if !trusted_backend()? {
             return Err(unauthorized(
                 "a token is required: call learnings_authenticate(token) in this transaction first",
@@ -171,6 +190,7 @@ impl Caller {
     pub fn scope(&self, action: Action) -> ApiResult<Scope> {
         let principal = match self {
             Caller::Trusted => return Ok(Scope::All),
+            Caller::Forwarded(decision) => return decision.scope(action),
             Caller::Authenticated(principal) => principal,
         };
         if ENFORCE_SCOPES.get() && !principal.has_scope(action) {
@@ -191,6 +211,17 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// When this caller's identity ends (its token's `exp`), if it does.
+    pub fn expires_at(&self) -> Option<i64> {
+        match self {
+            Caller::Trusted => None,
+            Caller::Authenticated(principal) => principal.expires_at,
+            Caller::Forwarded(decision) => Some(decision.exp),
+        }
+    }
+}
+
 pub fn unauthorized(message: impl Into<String>) -> ApiError {
     ApiError::new(SqlState::Unauthorized, message)
 }
@@ -204,21 +235,26 @@ pub fn forbidden(message: impl Into<String>) -> ApiError {
 /// row-level security or own the extension's table (the agent runtime: policies never
 /// apply to them anyway), and the roles listed in `agno_learnings.trusted_roles`.
 fn trusted_backend() -> ApiResult<bool> {
-    if !REQUIRE_TOKEN.get() {
+    if !REQUIRE_TOKEN.get() || privileged_role()? {
         return Ok(true);
     }
-    // SAFETY: plain lookups of the current role's attributes and memberships.
+    // SAFETY: plain lookups of the current role and its memberships.
+    let role = unsafe { pg_sys::GetUserId() };
+    Ok(settings::roles(&TRUSTED_ROLES)
+        .into_iter()
+        .any(|trusted| unsafe { pg_sys::has_privs_of_role(role, trusted) }))
+}
+
+/// Whether the current role is one the policies never apply to: a superuser, a role
+/// that bypasses row-level security, or the owner of the extension's table.
+fn privileged_role() -> ApiResult<bool> {
+    // SAFETY: plain lookups of the current role's attributes.
     let role = unsafe { pg_sys::GetUserId() };
     if unsafe { pg_sys::superuser_arg(role) || pg_sys::has_bypassrls_privilege(role) } {
         return Ok(true);
     }
     let table = catalog::home()?.table;
-    if table != pg_sys::InvalidOid && catalog::owns(role, table) {
-        return Ok(true);
-    }
-    Ok(settings::roles(&TRUSTED_ROLES)
-        .into_iter()
-        .any(|trusted| unsafe { pg_sys::has_privs_of_role(role, trusted) }))
+    Ok(table != pg_sys::InvalidOid && catalog::owns(role, table))
 }
 
 /// Whether this session logged in as a role whose `request.jwt.claims` are PostgREST's
@@ -288,11 +324,14 @@ fn principal(claims: &Map<String, Value>) -> ApiResult<Principal> {
 thread_local! {
     /// The principal of the token verified in the transaction with this local id.
     static VERIFIED: RefCell<Option<(pg_sys::LocalTransactionId, Principal)>> = const { RefCell::new(None) };
+    /// Counts verifications, so that what the policies remember of a statement's caller
+    /// is forgotten when a token is verified.
+    static IDENTITY_CHANGES: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The backend's current top-level transaction, as its local id: it changes with every
 /// transaction, so claims can never outlive theirs (also across PREPARE TRANSACTION).
-fn local_transaction_id() -> pg_sys::LocalTransactionId {
+pub fn local_transaction_id() -> pg_sys::LocalTransactionId {
     // SAFETY: MyProc is set for every backend that runs SQL.
     unsafe {
         #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16"))]
@@ -343,7 +382,9 @@ fn authenticate(token: Option<&str>) -> ApiResult<pgrx::JsonB> {
         "admin": principal.is_admin(),
     });
     let now = local_transaction_id();
-    VERIFIED.with_borrow_mut(|v| *v = Some((now, principal)));
+    VERIFIED.with_borrow_mut(|v| *v = Some((now, principal.clone())));
+    IDENTITY_CHANGES.set(IDENTITY_CHANGES.get().wrapping_add(1));
+    cluster::forward(&Caller::Authenticated(principal))?;
     Ok(pgrx::JsonB(summary))
 }
 
@@ -358,8 +399,8 @@ thread_local! {
     static API_ACTION: Cell<Option<Action>> = const { Cell::new(None) };
 }
 
-/// Runs `f` (one of the API's own statements) as `action` for the policies.
-pub fn as_api<T>(action: Action, f: impl FnOnce() -> T) -> T {
+/// Runs `f` (one of the API's own calls) as `action` for the policies.
+pub fn as_api<T>(action: Action, f: impl FnOnce() -> ApiResult<T>) -> ApiResult<T> {
     struct Reset(Option<Action>);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -367,19 +408,30 @@ pub fn as_api<T>(action: Action, f: impl FnOnce() -> T) -> T {
         }
     }
     // Restored on return and when an error unwinds through here.
-    let _reset = Reset(API_ACTION.replace(Some(action)));
-    f()
+    let reset = Reset(API_ACTION.replace(Some(action)));
+    let result = f()?;
+    drop(reset);
+    // On Citus the call forwarded its caller with the write's reach for reading; the rest
+    // of the transaction reads with the caller's own again.
+    cluster::forward(&Caller::current()?)?;
+    Ok(result)
 }
 
-/// The API action whose statement is running, if any (see [`as_api`]).
+/// The API action whose statement is running, if any (see [`as_api`]): this backend's,
+/// or, on a Citus worker, the one the coordinator's decision names.
 pub fn api_action() -> Option<Action> {
+    API_ACTION.get().or_else(cluster::forwarded_api_action)
+}
+
+/// The API action running in this backend.
+pub fn local_api_action() -> Option<Action> {
     API_ACTION.get()
 }
 
 /// The action that decides what this statement may read: an API write reads the rows it
 /// touches with the write's scope.
 pub fn read_action() -> Action {
-    API_ACTION.get().unwrap_or(Action::Read)
+    api_action().unwrap_or(Action::Read)
 }
 
 /// 'all', 'own' or 'none': the rows of a learnings table the caller may `action`
@@ -390,25 +442,127 @@ fn learnings_policy_access(action: &str) -> &'static str {
     let Some(action) = Action::parse(action) else {
         return "none";
     };
-    let action = match action {
-        Action::Read => read_action(),
-        _ => action,
-    };
-    match Caller::current().and_then(|caller| caller.scope(action)) {
-        Ok(Scope::All) => "all",
-        Ok(Scope::User(_)) => "own",
-        Err(_) => "none",
-    }
+    with_policy_answers(|answers| match action {
+        Action::Read => answers.read,
+        Action::Write => answers.write,
+        Action::Delete => answers.delete,
+    })
 }
 
 /// The user whose rows a scoped caller may act on; NULL for anyone else (declared in
 /// sql/finalize.sql).
 #[pg_extern(sql = false)]
 fn learnings_policy_user() -> Option<String> {
-    match Caller::current().ok()? {
-        Caller::Authenticated(principal) => principal.user_id,
-        Caller::Trusted => None,
+    with_policy_answers(|answers| answers.user.clone())
+}
+
+/// Sends the caller's decision to the Citus workers of this transaction (see `cluster`);
+/// PostgREST's pre-request hook calls it, so that plain table requests reach the workers'
+/// rows. A caller that cannot be resolved is not forwarded (the workers then refuse it).
+/// A no-op without Citus. Declared in sql/finalize.sql.
+#[pg_extern(sql = false)]
+#[search_path(pg_catalog, pg_temp)]
+fn learnings_forward_caller() {
+    if let Ok(caller) = Caller::current() {
+        errors::unwrap_or_raise(cluster::forward(&caller));
     }
+}
+
+/// What the policies ask about a statement's caller.
+struct PolicyAnswers {
+    read: &'static str,
+    write: &'static str,
+    delete: &'static str,
+    user: Option<String>,
+}
+
+/// Everything a forwarded caller's answers depend on, within one statement.
+#[derive(PartialEq, Eq)]
+struct StatementKey {
+    transaction: pg_sys::LocalTransactionId,
+    started: pg_sys::TimestampTz,
+    command: pg_sys::CommandId,
+    role: pg_sys::Oid,
+    api_action: Option<Action>,
+    identity_changes: u64,
+    settings: u64,
+}
+
+impl StatementKey {
+    fn now(forwarded: &str) -> Self {
+        use std::hash::{Hash, Hasher};
+        let mut settings = std::collections::hash_map::DefaultHasher::new();
+        forwarded.hash(&mut settings);
+        settings::current(c"request.jwt.claims").hash(&mut settings);
+        // SAFETY: reads of the current transaction's and statement's state.
+        let (started, command, role) = unsafe {
+            (
+                pg_sys::GetCurrentStatementStartTimestamp(),
+                pg_sys::GetCurrentCommandId(false),
+                pg_sys::GetUserId(),
+            )
+        };
+        StatementKey {
+            transaction: local_transaction_id(),
+            started,
+            command,
+            role,
+            api_action: API_ACTION.get(),
+            identity_changes: IDENTITY_CHANGES.get(),
+            settings: settings.finish(),
+        }
+    }
+}
+
+thread_local! {
+    /// The answers for a forwarded caller in the statement running now. A distributed
+    /// table's policies call the functions for every row (Citus refuses the subqueries
+    /// that make them run once per statement), and checking a forwarded decision's
+    /// signature costs more than reading a row. Other callers are answered afresh: their
+    /// policies ask once per statement, and their answers depend on settings a statement
+    /// may change.
+    static ANSWERS: RefCell<Option<(StatementKey, PolicyAnswers)>> = const { RefCell::new(None) };
+}
+
+fn with_policy_answers<T>(f: impl Fn(&PolicyAnswers) -> T) -> T {
+    let Some(forwarded) = settings::current(c"agno_learnings.forwarded_caller") else {
+        return f(&policy_answers().0);
+    };
+    let key = StatementKey::now(&forwarded);
+    let known = ANSWERS.with_borrow(|a| a.as_ref().filter(|(k, _)| *k == key).map(|(_, a)| f(a)));
+    if let Some(answer) = known {
+        return answer;
+    }
+    let (answers, is_forwarded) = policy_answers();
+    let answer = f(&answers);
+    if is_forwarded {
+        ANSWERS.with_borrow_mut(|a| *a = Some((key, answers)));
+    }
+    answer
+}
+
+/// The answers, and whether they come from a forwarded decision.
+fn policy_answers() -> (PolicyAnswers, bool) {
+    let caller = Caller::current();
+    let is_forwarded = matches!(caller, Ok(Caller::Forwarded(_)));
+    let reach = |action: Action| match caller.as_ref().map(|c| c.scope(action)) {
+        Ok(Ok(Scope::All)) => "all",
+        Ok(Ok(Scope::User(_))) => "own",
+        _ => "none",
+    };
+    let user = match &caller {
+        Ok(Caller::Authenticated(principal)) => principal.user_id.clone(),
+        Ok(Caller::Forwarded(decision)) => decision.sub.clone(),
+        Ok(Caller::Trusted) | Err(_) => None,
+    };
+    let answers = PolicyAnswers {
+        // An API write reads the rows it touches with the write's scope.
+        read: reach(read_action()),
+        write: reach(Action::Write),
+        delete: reach(Action::Delete),
+        user,
+    };
+    (answers, is_forwarded)
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use pgrx::prelude::*;
 mod api;
 mod auth;
 mod catalog;
+mod cluster;
 mod db;
 mod errors;
 mod guard;

@@ -8,8 +8,14 @@ use pgrx::spi::Spi;
 use crate::errors::ApiResult;
 use crate::settings;
 
-/// Whether the current statement serves a PostgREST request.
+/// Whether the current statement serves a PostgREST request: here, or on the node that
+/// forwarded it to this Citus worker.
 pub fn serving() -> bool {
+    serving_here() || crate::cluster::forwarded_http()
+}
+
+/// Whether PostgREST's request is this backend's own.
+pub fn serving_here() -> bool {
     settings::current(c"request.method").is_some()
 }
 

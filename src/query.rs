@@ -444,16 +444,19 @@ pub fn owner<'a>(relation: &str, filter: &Filter<'a>) -> Statement<'a> {
 
 /// `learnings_create`: inserts unless the id exists, atomically (the primary key is the
 /// arbiter, so two concurrent creates of one id give one row and one empty result).
+/// Writes return plain columns, made into the record outside the write: Citus allows only
+/// immutable functions in a distributed write's RETURNING (jsonb_build_object is stable).
 /// `$1` id (NULL: a new UUID), `$2`–`$9` the identity columns, `$10` content, `$11` metadata
 /// (JSON null is stored as SQL NULL; both read back as null).
 pub fn insert(relation: &str) -> String {
     format!(
-        "INSERT INTO {relation} (learning_id, learning_type, namespace, user_id, agent_id, team_id, \
+        "WITH written AS (INSERT INTO {relation} (learning_id, learning_type, namespace, user_id, agent_id, team_id, \
              session_id, entity_id, entity_type, content, metadata, created_at, updated_at) \
          VALUES (COALESCE($1, pg_catalog.gen_random_uuid()::text), $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, 'null'::jsonb), \
                  {NOW_EPOCH}, {NOW_EPOCH}) \
          ON CONFLICT (learning_id) DO NOTHING \
-         RETURNING {RECORD}"
+         RETURNING {RECORD_COLUMNS}) \
+         SELECT {RECORD} FROM written"
     )
 }
 
@@ -462,12 +465,13 @@ pub fn insert(relation: &str) -> String {
 /// NULL, as agno reads both.
 pub fn update<'a>(relation: &str, filter: &Filter<'a>, changes: Jsonb) -> Statement<'a> {
     let sql = format!(
-        "UPDATE {relation} SET \
+        "WITH written AS (UPDATE {relation} SET \
              content = CASE WHEN $1 ? 'content' THEN $1 -> 'content' ELSE content END, \
              metadata = CASE WHEN $1 ? 'metadata' THEN NULLIF($1 -> 'metadata', 'null'::jsonb) ELSE metadata END, \
              updated_at = {NOW_EPOCH} \
          {} \
-         RETURNING {RECORD}",
+         RETURNING {RECORD_COLUMNS}) \
+         SELECT {RECORD} FROM written",
         filter.sql(2)
     );
     Statement {

@@ -1,6 +1,6 @@
 //! The security settings (contract section 5), as PostgreSQL settings.
 //!
-//! Every setting is `SUSET`: only a superuser changes it, per database or role with
+//! Every setting but `forwarded_caller` (src/cluster.rs) is `SUSET`: only a superuser changes it, per database or role with
 //! `ALTER DATABASE/ROLE … SET`, or in postgresql.conf. The `agno_learnings.` prefix is
 //! reserved once the library is loaded, and a value a non-superuser `SET` before that (a
 //! placeholder) is discarded by PostgreSQL when the library defines the setting; the
@@ -35,6 +35,11 @@ pub static JWT_ALGORITHMS: GucSetting<Option<CString>> = GucSetting::<Option<CSt
 pub static JWT_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static JWT_ISSUER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static JWT_LEEWAY: GucSetting<i32> = GucSetting::<i32>::new(10);
+/// The key a Citus cluster's nodes sign and verify forwarded callers with (src/cluster.rs).
+pub static CLUSTER_SECRET_FILE: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
+/// A forwarded caller, set by the extension itself (believed only when it verifies).
+pub static FORWARDED_CALLER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// Largest `content`, `metadata` or PATCH body accepted, in bytes of jsonb: 1 MiB.
 pub static MAX_DOCUMENT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
 
@@ -75,7 +80,7 @@ pub fn init() {
             GucFlags::default(),
         );
     }
-    let texts: [(&'static CStr, &'static CStr, &'static GucSetting<Option<CString>>); 11] = [
+    let texts: [(&'static CStr, &'static CStr, &'static GucSetting<Option<CString>>); 12] = [
         (c"agno_learnings.claims_login_roles", c"Login roles (comma-separated) whose sessions' request.jwt.claims are PostgREST's: PostgREST's authenticator.", &CLAIMS_LOGIN_ROLES),
         (c"agno_learnings.trusted_roles", c"Roles (comma-separated, members included) that may act without a token as trusted backends.", &TRUSTED_ROLES),
         (c"agno_learnings.user_id_claim", c"Claim holding the caller's user id.", &USER_ID_CLAIM),
@@ -87,6 +92,7 @@ pub fn init() {
         (c"agno_learnings.jwt_algorithms", c"Accepted JWT algorithms, comma-separated; empty accepts those of the configured keys.", &JWT_ALGORITHMS),
         (c"agno_learnings.jwt_audience", c"Required aud claim value; empty: not checked.", &JWT_AUDIENCE),
         (c"agno_learnings.jwt_issuer", c"Required iss claim value; empty: not checked.", &JWT_ISSUER),
+        (c"agno_learnings.cluster_secret_file", c"File holding the key the nodes of a Citus cluster sign forwarded callers with (the same on every node).", &CLUSTER_SECRET_FILE),
     ];
     for (name, description, setting) in texts {
         GucRegistry::define_string_guc(
@@ -98,6 +104,16 @@ pub fn init() {
             GucFlags::default(),
         );
     }
+    // Any role may set it (the extension sets it for the caller); only a value signed with
+    // the cluster key is believed.
+    GucRegistry::define_string_guc(
+        c"agno_learnings.forwarded_caller",
+        c"The caller's identity as forwarded to Citus workers (set by the extension).",
+        c"",
+        &FORWARDED_CALLER,
+        GucContext::Userset,
+        GucFlags::NO_SHOW_ALL,
+    );
     GucRegistry::define_int_guc(
         c"agno_learnings.jwt_leeway",
         c"Seconds of clock skew allowed when checking exp and nbf.",

@@ -241,7 +241,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             per_schema.as_deref(),
-            Some("agno_learnings_internal 10, public 10")
+            Some("agno_learnings_internal 14, public 11")
         );
     }
 

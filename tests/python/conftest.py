@@ -41,13 +41,24 @@ def run_sql(dbname, sql, params=None, user=None):
         return cur.fetchall() if cur.description else None
 
 
+# Set by scripts/suites/65-citus.sh: the workers' ports. Then every database is made on
+# the coordinator and the workers, and its learnings table distributed.
+CITUS_WORKERS = os.environ.get("AGNO_CITUS_WORKERS", "").split()
+
+
 def create_database(name, *, schema="ai"):
-    """A fresh database with the extension installed in `schema`."""
-    with connect() as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    """A fresh database with the extension installed in `schema` (distributed on Citus)."""
+    if CITUS_WORKERS:
+        subprocess.run(["bash", "-c", f'source {REPO}/scripts/lib.sh; citus_database "$0"', name],
+                       check=True, capture_output=True, text=True)
+    else:
+        with connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     run_sql(name, f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
     run_sql(name, f'CREATE EXTENSION agno_learnings SCHEMA "{schema}"')
+    if CITUS_WORKERS:
+        run_sql(name, f'SELECT "{schema}".learnings_distribute()')
     return name
 
 

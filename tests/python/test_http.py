@@ -10,7 +10,7 @@ import urllib.request
 import jwt
 import pytest
 
-from conftest import REPO, Api, create_database, drop_database, postgrest, run_sql
+from conftest import CITUS_WORKERS, REPO, Api, create_database, drop_database, postgrest, run_sql
 
 
 def call(api, method, path, token=None, body=None, params=None, headers=None, raw_body=None):
@@ -174,7 +174,10 @@ def test_table_endpoint_shows_no_more_than_the_functions(api):
         _, listed, _ = call(api, "POST", "/rpc/learnings_list", token, {})
         status, rows, _ = call(api, "GET", "/agno_learnings", token, params={"select": "learning_id"})
         assert status == 200
-        assert sorted(r["learning_id"] for r in rows) == sorted(ids(listed))
+        # On Citus, PostgREST's multi-shard reads come back with columns named f1, f2…
+        # (citusdata/citus#1745, PostgREST/postgrest#1784; README, Citus limits): the rows
+        # are still exactly the caller's.
+        assert sorted(next(iter(r.values())) for r in rows) == sorted(ids(listed))
     # Writing through the table endpoint obeys the same rules.
     status, _, _ = call(api, "PATCH", "/agno_learnings", api.token(),
                         {"content": {"hacked": True}}, params={"learning_id": "eq.user_profile_bob"})
@@ -399,7 +402,9 @@ def test_the_table_endpoint_cannot_squat_an_identity(api, row):
 def test_the_table_endpoint_never_changes_an_identity(api):
     status, body, _ = call(api, "PATCH", "/agno_learnings", api.token(), {"learning_id": "user_profile_carol"},
                            params={"learning_id": "eq.user_profile_alice"})
-    assert status == 422 and body["code"] == "PT422", body
+    # On Citus, learning_id is the distribution column, which Citus itself never lets an
+    # UPDATE change (0A000, a 400) before the row's own rules run (README, Citus limits).
+    assert (status, body["code"]) in ([(400, "0A000")] if CITUS_WORKERS else []) + [(422, "PT422")], body
     status, _, _ = call(api, "PATCH", "/agno_learnings", api.token(), {"content": {"name": "A."}},
                         params={"learning_id": "eq.user_profile_alice"})
     assert status in (200, 204)
@@ -415,7 +420,12 @@ def test_the_table_endpoint_never_confirms_a_hidden_row(api, prefer):
     row = table_row("session_context_s-carol", "session_context", session_id="s-carol")
     status, body, _ = call(api, "POST", "/agno_learnings", api.token(), row,
                            headers={"Prefer": prefer} if prefer else None)
-    assert status == 404 and body["code"] == "PT404", (prefer, status, body)
+    if CITUS_WORKERS and prefer == "resolution=merge-duplicates":
+        # Citus refuses an upsert whose update carries row-level security's (stable)
+        # conditions, whether the row exists or not: nothing is confirmed either way.
+        assert (status, body["code"]) == (400, "0A000"), body
+    else:
+        assert status == 404 and body["code"] == "PT404", (prefer, status, body)
     # The API answers the same.
     status, _, _ = call(api, "POST", "/rpc/learnings_create", api.token(),
                         {"learning_type": "session_context", "session_id": "s-carol", "content": {}})

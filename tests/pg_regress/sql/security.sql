@@ -9,7 +9,8 @@ INSERT INTO ai.agno_learnings (learning_id, learning_type, user_id, content, cre
     ('p_alice', 'user_profile', 'alice', '{"name": "Alice"}', 1),
     ('p_bob', 'user_profile', 'bob', '{"name": "Bob"}', 1),
     ('shared', 'entity_memory', NULL, '{"facts": []}', 1);
-CREATE ROLE regress_app NOLOGIN;
+-- LOGIN: on Citus, the workers are reached over connections made as this role.
+CREATE ROLE regress_app LOGIN;
 GRANT USAGE ON SCHEMA ai, regress TO regress_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ai.agno_learnings TO regress_app;
 

@@ -26,8 +26,9 @@ SELECT p.proname AS function,
  ORDER BY p.proname;
 
 -- The internals, in a schema of their own that PostgREST does not serve: the registry,
--- the owner record, the policy helpers and the triggers. Pinned as well; only the policy
--- helpers are executable by every role (the policies call them).
+-- the owner record, the policy helpers, the triggers and Citus's helpers. Pinned as well;
+-- only the policy helpers (the policies call them) and learnings_forward_caller (it
+-- forwards the caller's own identity to Citus workers) are executable by every role.
 SELECT p.oid::regprocedure AS function,
        (SELECT c FROM unnest(p.proconfig) AS c WHERE c LIKE 'search\_path=%') AS config,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute

@@ -1,0 +1,350 @@
+//! The caller across a Citus cluster (contract section 8).
+//!
+//! On Citus, each shard's part of a statement runs on a worker, in a session that never
+//! saw the caller's token or PostgREST's claims. The node where the statement starts
+//! decides what the caller may do ([`Decision`]: which rows it may read, write and
+//! delete, as which user) and sends that decision to the workers as a token signed with
+//! the cluster's key, in `SET LOCAL agno_learnings.forwarded_caller`, which Citus repeats
+//! on every worker connection of the transaction. A worker believes a decision only when
+//! its signature verifies and it names the worker session's role and database and has
+//! not expired; a Citus connection without one is refused (no rows, no writes).
+//!
+//! A decision is no more than the caller holds already: it can be read back by the
+//! caller itself, and reused only by the same role, in the same database, for at most
+//! [`LIFETIME_SECONDS`] (never beyond the caller's own token). The key is a file on each
+//! node (`agno_learnings.cluster_secret_file`), like the JWT secret.
+
+use std::cell::RefCell;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use pgrx::pg_sys;
+use pgrx::spi::Spi;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{self, Action, Caller, Scope};
+use crate::errors::{ApiError, ApiResult, SqlState};
+use crate::jwt;
+use crate::settings::{self, CLUSTER_SECRET_FILE};
+
+/// How long a forwarded decision holds at most. Each API call and each authentication
+/// sends a fresh one; plain SQL in a transaction that outlives it must authenticate again.
+pub const LIFETIME_SECONDS: i64 = 300;
+
+/// The setting that carries a decision to the workers.
+const FORWARDED: &std::ffi::CStr = c"agno_learnings.forwarded_caller";
+
+/// Which rows of a learnings table an action reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reach {
+    All,
+    Own,
+    None,
+}
+
+/// What the node where a statement started decided about its caller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    /// The role the workers' sessions must run as (Citus connects as the current role).
+    pub role: String,
+    /// The database it holds for.
+    pub db: String,
+    /// Epoch seconds after which it no longer holds.
+    pub exp: i64,
+    /// The user a scoped caller is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    pub read: Reach,
+    pub write: Reach,
+    pub delete: Reach,
+    /// The API call (write or delete) whose statements these are: its rows are read with
+    /// its reach, and it answers a hidden conflict itself (src/row_rules.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api: Option<Action>,
+    /// Whether PostgREST serves the request: errors raised on the workers then take
+    /// PostgREST's form too (src/errors.rs), as they reach it unchanged through Citus.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub http: bool,
+}
+
+impl Decision {
+    /// The rows `action` may touch, as the API's scope; 403 where the caller may not.
+    pub fn scope(&self, action: Action) -> ApiResult<Scope> {
+        let reach = match action {
+            Action::Read => self.read,
+            Action::Write => self.write,
+            Action::Delete => self.delete,
+        };
+        match (reach, &self.sub) {
+            (Reach::All, _) => Ok(Scope::All),
+            (Reach::Own, Some(user)) => Ok(Scope::User(user.clone())),
+            _ => Err(auth::forbidden(format!(
+                "the coordinator did not allow this caller to {} learnings",
+                action.name()
+            ))),
+        }
+    }
+}
+
+/// Whether this session is one Citus opened from another node (to run a shard's part of
+/// a statement, or a command on the workers). Such a session has no caller of its own:
+/// only a forwarded decision counts. Any client can call itself that (application_name),
+/// which only takes rights away from it.
+pub fn in_citus_connection() -> bool {
+    settings::current(c"application_name")
+        .is_some_and(|name| name.starts_with("citus_") && name.contains(" gpid="))
+}
+
+/// The decision forwarded to this session, if any: 401 when it does not verify here.
+pub fn forwarded() -> ApiResult<Option<Decision>> {
+    let Some(token) = settings::current(FORWARDED) else {
+        return Ok(None);
+    };
+    let decision = VERIFIED.with_borrow(|last| {
+        last.as_ref()
+            .filter(|(seen, _)| *seen == token)
+            .map(|(_, d)| d.clone())
+    });
+    let decision = match decision {
+        Some(decision) => decision,
+        None => {
+            let decision = verify(&token)
+                .map_err(|why| auth::unauthorized(format!("forwarded caller refused: {why}")))?;
+            VERIFIED.with_borrow_mut(|last| *last = Some((token, decision.clone())));
+            decision
+        }
+    };
+    // Checked at every use: a kept decision expires as a token does.
+    if now()
+        > decision
+            .exp
+            .saturating_add(i64::from(jwt::leeway_seconds()))
+    {
+        return Err(auth::unauthorized(
+            "forwarded caller refused: the decision has expired",
+        ));
+    }
+    if decision.role != current_role() || decision.db != current_database() {
+        return Err(auth::unauthorized(
+            "forwarded caller refused: it was made for another role or database",
+        ));
+    }
+    Ok(Some(decision))
+}
+
+thread_local! {
+    /// The last forwarded token verified here, and its decision.
+    static VERIFIED: RefCell<Option<(String, Decision)>> = const { RefCell::new(None) };
+    /// What this backend last forwarded: (transaction, subtransaction, decision). Citus
+    /// forgets a SET LOCAL made in a subtransaction when it ends, so a new one forwards again.
+    static SENT: RefCell<Option<(pg_sys::LocalTransactionId, pg_sys::SubTransactionId, Decision)>> =
+        const { RefCell::new(None) };
+    /// Whether Citus is installed in this database, per transaction.
+    static CITUS: RefCell<Option<(pg_sys::LocalTransactionId, bool)>> = const { RefCell::new(None) };
+}
+
+/// Sends the current caller's decision to the workers of this transaction, when Citus is
+/// installed here and the cluster key is configured (without the key no table can have
+/// been distributed: `learnings_distribute` requires it). A no-op on one node.
+pub fn forward(caller: &Caller) -> ApiResult<()> {
+    if !citus_installed() {
+        return Ok(());
+    }
+    let Some(key) = cluster_key()? else {
+        return Ok(());
+    };
+    let decision = decide(caller);
+    let (lxid, subxid) = (auth::local_transaction_id(), current_subtransaction());
+    let fresh = SENT.with_borrow(|sent| {
+        sent.as_ref().is_some_and(|(x, s, d)| {
+            *x == lxid
+                && *s == subxid
+                && Decision {
+                    exp: decision.exp,
+                    ..d.clone()
+                } == decision
+                && d.exp - now() > LIFETIME_SECONDS / 2
+        })
+    });
+    if fresh {
+        return Ok(());
+    }
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &decision,
+        &EncodingKey::from_secret(&key),
+    )
+    .map_err(|_| ApiError::new(SqlState::Internal, "the caller could not be signed"))?;
+    // A SET LOCAL statement inside a DO block: Citus repeats SET LOCAL statements (not
+    // set_config) on its worker connections, and only in a transaction block, a function
+    // or a DO block (an autocommit call of ours is neither when it runs its own SQL).
+    // Citus sends them with the BEGIN of each worker's transaction block, which a read
+    // alone opens only inside a coordinated (distributed) transaction, so one is started
+    // when there is none yet: creating an empty intermediate result is the public way to.
+    Spi::run(&format!(
+        "DO $forward$ \
+         DECLARE propagate text := pg_catalog.current_setting('citus.propagate_set_commands', true); \
+         BEGIN \
+           PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', true); \
+           SET LOCAL agno_learnings.forwarded_caller TO {}; \
+           PERFORM pg_catalog.set_config('citus.propagate_set_commands', propagate, true); \
+           IF (pg_catalog.get_current_transaction_id()).transaction_number OPERATOR(pg_catalog.=) 0 THEN \
+             PERFORM pg_catalog.create_intermediate_result('agno_learnings_forwarded', 'SELECT 1 WHERE false'); \
+           END IF; \
+         END $forward$",
+        pgrx::spi::quote_literal(&token)
+    ))?;
+    SENT.with_borrow_mut(|sent| *sent = Some((lxid, subxid, decision)));
+    Ok(())
+}
+
+/// The decision for `caller`, for the current role and database.
+fn decide(caller: &Caller) -> Decision {
+    let reach = |action: Action| match caller.scope(action) {
+        Ok(Scope::All) => Reach::All,
+        Ok(Scope::User(_)) => Reach::Own,
+        Err(_) => Reach::None,
+    };
+    let sub = match caller {
+        Caller::Authenticated(principal) => principal.user_id.clone(),
+        Caller::Forwarded(decision) => decision.sub.clone(),
+        Caller::Trusted => None,
+    };
+    let limit = now().saturating_add(LIFETIME_SECONDS);
+    let exp = caller.expires_at().map_or(limit, |exp| exp.min(limit));
+    Decision {
+        role: current_role(),
+        db: current_database(),
+        exp,
+        sub,
+        read: reach(Action::Read),
+        write: reach(Action::Write),
+        delete: reach(Action::Delete),
+        api: auth::local_api_action(),
+        http: crate::postgrest::serving_here(),
+    }
+}
+
+/// Whether a forwarded decision says PostgREST serves the request (see [`Decision::http`]).
+pub fn forwarded_http() -> bool {
+    settings::current(FORWARDED).is_some()
+        && matches!(Caller::current(), Ok(Caller::Forwarded(decision)) if decision.http)
+}
+
+/// The API action a forwarded decision names (see [`Decision::api`]), on a worker.
+pub fn forwarded_api_action() -> Option<Action> {
+    if settings::current(FORWARDED).is_none() {
+        return None;
+    }
+    match Caller::current() {
+        Ok(Caller::Forwarded(decision)) => decision.api,
+        _ => None,
+    }
+}
+
+fn verify(token: &str) -> Result<Decision, String> {
+    if token.len() > jwt::MAX_TOKEN_BYTES {
+        return Err("it is too long".into());
+    }
+    let key = cluster_key()
+        .map_err(|e| e.message)?
+        .ok_or("agno_learnings.cluster_secret_file is not set on this node")?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = u64::try_from(jwt::leeway_seconds()).unwrap_or(0);
+    validation.set_required_spec_claims(&["exp"]);
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<Decision>(token, &DecodingKey::from_secret(&key), &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the decision has expired".into(),
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => {
+                "its signature does not verify with this node's cluster key".into()
+            }
+            _ => "it is malformed".into(),
+        })
+}
+
+/// The cluster key: the contents of `agno_learnings.cluster_secret_file` (one trailing
+/// newline dropped); `None` when the setting is empty. At least 32 bytes.
+pub fn cluster_key() -> ApiResult<Option<Vec<u8>>> {
+    let Some(path) = settings::text(&CLUSTER_SECRET_FILE) else {
+        return Ok(None);
+    };
+    let unusable = |why: &str| {
+        ApiError::new(
+            SqlState::Internal,
+            format!("agno_learnings.cluster_secret_file {why}"),
+        )
+    };
+    let mut key = std::fs::read(&path).map_err(|_| unusable("cannot be read"))?;
+    if key.ends_with(b"\n") {
+        key.pop();
+    }
+    if key.len() < 32 {
+        return Err(unusable("must hold at least 32 bytes"));
+    }
+    Ok(Some(key))
+}
+
+/// Whether the citus extension is installed in this database (looked up once per
+/// transaction: CREATE EXTENSION citus takes effect at the next one).
+fn citus_installed() -> bool {
+    let lxid = auth::local_transaction_id();
+    if let Some(installed) = CITUS.with_borrow(|c| c.filter(|(x, _)| *x == lxid).map(|(_, i)| i)) {
+        return installed;
+    }
+    // SAFETY: a catalog lookup by name; missing_ok returns InvalidOid.
+    let installed =
+        unsafe { pg_sys::get_extension_oid(c"citus".as_ptr(), true) } != pg_sys::InvalidOid;
+    CITUS.with_borrow_mut(|c| *c = Some((lxid, installed)));
+    installed
+}
+
+fn current_role() -> String {
+    // SAFETY: the name of the current role, which exists while it is current.
+    unsafe {
+        let name = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false);
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn current_database() -> String {
+    // SAFETY: the connected database's name (NULL only if it was dropped meanwhile).
+    unsafe {
+        let name = pg_sys::get_database_name(pg_sys::MyDatabaseId);
+        if name.is_null() {
+            return String::new();
+        }
+        std::ffi::CStr::from_ptr(name)
+            .to_string_lossy()
+            .into_owned()
+    }
+}
+
+fn current_subtransaction() -> pg_sys::SubTransactionId {
+    // SAFETY: reads the current transaction state.
+    unsafe { pg_sys::GetCurrentSubTransactionId() }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A fingerprint of this node's cluster key (never the key), for `learnings_distribute`
+/// to check that every node holds the same one; NULL without a key. Superusers only
+/// (declared in sql/finalize.sql).
+#[pgrx::pg_extern(sql = false)]
+#[pgrx::search_path(pg_catalog, pg_temp)]
+fn learnings_cluster_key_id() -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let key = crate::errors::unwrap_or_raise(cluster_key())?;
+    let digest = Sha256::new()
+        .chain_update(b"agno_learnings cluster key id\0")
+        .chain_update(&key)
+        .finalize();
+    Some(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+}
