@@ -38,6 +38,9 @@
 #                                  (KIND isolation) on a fresh database DB of the running
 #                                  cluster, accept, show diffs, print one summary line
 #   citus_installed                true when Citus is installed for this PostgreSQL
+#   citus_cluster_start DIR        a coordinator and two workers with a shared cluster key
+#                                  (exports PGHOST/PGPORT of the coordinator and
+#                                  AGNO_CITUS_WORKERS); citus_cluster_stop DIR stops them
 #   citus_database NAME            database NAME on the coordinator (PGHOST/PGPORT) and on
 #                                  each worker of AGNO_CITUS_WORKERS (ports on 127.0.0.1),
 #                                  with citus and the workers added; no agno_learnings yet
@@ -644,6 +647,40 @@ regress_suite() {
 citus_installed() {
     [[ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" &&
         -f "$("$PG_CONFIG" --sharedir)/extension/citus.control" ]]
+}
+
+# citus_cluster_start DIR: a coordinator and two workers in DIR/{coordinator,worker1,
+# worker2} on free ports, sharing a cluster key (DIR/keys/cluster_key); exports the
+# coordinator's PGHOST/PGPORT, AGNO_CITUS_WORKERS and AGNO_CITUS_KEY_FILE. Stop it with
+# citus_cluster_stop DIR.
+citus_cluster_start() {
+    local dir="$1" keys="$1/keys" node i ports=()
+    mkdir -p "$keys" && chmod 755 "$dir" || return 1
+    # The key the nodes sign and verify forwarded callers with: one file, the same on each.
+    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n' >"$keys/cluster_key") || return 1
+    if is_root; then
+        chown -R "$AGNO_PG_OS_USER:" "$keys" || return 1
+    fi
+    chmod 700 "$keys"
+    for node in coordinator worker1 worker2; do
+        ports+=("$(free_port)")
+    done
+    # One Citus maintenance worker per database with citus: room for the tests' dozen.
+    local -x AGNO_PG_FAST=1 AGNO_PG_OPTS="-c shared_preload_libraries=citus -c max_prepared_transactions=100 -c max_worker_processes=32 -c agno_learnings.cluster_secret_file=$keys/cluster_key"
+    i=2
+    for node in worker2 worker1 coordinator; do # the coordinator last: its PGHOST/PGPORT stay
+        cluster_start "$dir/$node" "${ports[$i]}" || return 1
+        i=$((i - 1))
+    done
+    export AGNO_CITUS_WORKERS="${ports[1]} ${ports[2]}" AGNO_CITUS_KEY_FILE="$keys/cluster_key"
+    log "Citus: coordinator 127.0.0.1:${ports[0]}, workers 127.0.0.1:${ports[1]} and 127.0.0.1:${ports[2]}"
+}
+
+citus_cluster_stop() {
+    local node
+    for node in coordinator worker1 worker2; do
+        cluster_stop "$1/$node" >/dev/null 2>&1 || true
+    done
 }
 
 citus_database() {

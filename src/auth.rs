@@ -3,7 +3,8 @@
 //! The caller is resolved per transaction, in this order:
 //! 1. a token verified by [`learnings_authenticate`] in this transaction;
 //! 2. PostgREST's `request.jwt.claims`, when trusted;
-//! 3. on a Citus worker, the decision the coordinator forwarded (see `cluster`);
+//! 3. in a session Citus opened from another node, the decision that node forwarded
+//!    (see `cluster`);
 //! 4. nobody: a trusted backend only for roles an administrator trusts (or that own the
 //!    table, or bypass row-level security anyway); any other role must present a token,
 //!    and a session Citus opened from another node is never trusted without a decision.
@@ -165,12 +166,13 @@ impl Caller {
         if let Some(claims) = settings::current(c"request.jwt.claims") {
             return request_claims(&claims).map(Caller::Authenticated);
         }
-        if let Some(decision) = cluster::forwarded()? {
-            return Ok(Caller::Forwarded(decision));
-        }
         if cluster::in_citus_connection() {
-            // Roles the policies never apply to are trusted as on their own node; no
-            // other role is, whatever this node's settings say.
+            // A decision counts only here, in a session another node opened for its
+            // statement. Roles the policies never apply to are trusted as on their own
+            // node; no other role is, whatever this node's settings say.
+            if let Some(decision) = cluster::forwarded()? {
+                return Ok(Caller::Forwarded(decision));
+            }
             if privileged_role()? {
                 return Ok(Caller::Trusted);
             }

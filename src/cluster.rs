@@ -228,12 +228,13 @@ fn decide(caller: &Caller) -> Decision {
 /// Whether a forwarded decision says PostgREST serves the request (see [`Decision::http`]).
 pub fn forwarded_http() -> bool {
     settings::current(FORWARDED).is_some()
+        && in_citus_connection()
         && matches!(Caller::current(), Ok(Caller::Forwarded(decision)) if decision.http)
 }
 
 /// The API action a forwarded decision names (see [`Decision::api`]), on a worker.
 pub fn forwarded_api_action() -> Option<Action> {
-    if settings::current(FORWARDED).is_none() {
+    if settings::current(FORWARDED).is_none() || !in_citus_connection() {
         return None;
     }
     match Caller::current() {

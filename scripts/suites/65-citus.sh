@@ -25,17 +25,8 @@ fi
 
 step "three PostgreSQL nodes with Citus"
 work="$(mktemp -d /tmp/agno-citus.XXXXXX)"
-chmod 755 "$work"
-nodes=(coordinator worker1 worker2)
-ports=()
-for node in "${nodes[@]}"; do
-    ports+=("$(free_port)")
-done
 cleanup() {
-    local node
-    for node in "${nodes[@]}"; do
-        cluster_stop "$work/$node" >/dev/null 2>&1 || true
-    done
+    citus_cluster_stop "$work"
     if [[ "${AGNO_KEEP_CLUSTER:-0}" == 1 ]]; then
         echo "65-citus: kept $work"
     else
@@ -43,53 +34,43 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-
-# The key the nodes sign and verify forwarded callers with: one file, the same on each.
-keys="$work/keys"
-mkdir -p "$keys"
-(umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n' >"$keys/cluster_key")
-if is_root; then
-    chown -R "$AGNO_PG_OS_USER:" "$keys"
-fi
-chmod 700 "$keys"
-
-export AGNO_PG_FAST=1
-export AGNO_PG_OPTS="-c shared_preload_libraries=citus -c max_prepared_transactions=100 -c agno_learnings.cluster_secret_file=$keys/cluster_key"
-for i in 2 1 0; do # the coordinator last: cluster_start exports its PGHOST/PGPORT
-    cluster_start "$work/${nodes[$i]}" "${ports[$i]}"
-done
-export AGNO_CITUS_WORKERS="${ports[1]} ${ports[2]}"
-export AGNO_CITUS_KEY_FILE="$keys/cluster_key"
-echo "65-citus: coordinator 127.0.0.1:${ports[0]}, workers 127.0.0.1:${ports[1]} and 127.0.0.1:${ports[2]}"
+citus_cluster_start "$work"
 
 failed=()
 
+# tests/pg_regress and tests/isolation as they are, with Citus's own expected output where
+# its answers differ (tests/citus/*/expected: what only Citus words, or does not block on).
+merged() { # SOURCE_DIR INPUT_SUBDIR OVERRIDES_DIR: a directory of links for pg_regress
+    local dir file
+    dir="$work/$(basename "$1")"
+    mkdir -p "$dir/$2" "$dir/expected"
+    for file in "$AGNO_REPO_ROOT/$1/$2"/* "$AGNO_REPO_ROOT/$3/$2"/*; do
+        [[ -e "$file" ]] && ln -sf "$file" "$dir/$2/"
+    done
+    for file in "$AGNO_REPO_ROOT/$1/expected"/*.out "$AGNO_REPO_ROOT/$3/expected"/*.out; do
+        [[ -e "$file" ]] && ln -sf "$file" "$dir/expected/"
+    done
+    echo "$dir"
+}
+
 step "regress on Citus"
-# tests/pg_regress, with distribute after setup and Citus's expected output where its
-# answers differ (only messages Citus itself words; the rows are the same).
-regress_dir="$work/regress"
-mkdir -p "$regress_dir/sql" "$regress_dir/expected"
-for file in tests/pg_regress/sql/*.sql tests/citus/pg_regress/sql/*.sql; do
-    ln -sf "$AGNO_REPO_ROOT/$file" "$regress_dir/sql/"
-done
-for file in tests/pg_regress/expected/*.out tests/citus/pg_regress/expected/*.out; do
-    ln -sf "$AGNO_REPO_ROOT/$file" "$regress_dir/expected/"
-done
-# The database has the single-node suite's name: some answers name it.
+# distribute runs after setup; the database has the single-node suite's name (some
+# answers name it).
 citus_database agno_regress
-regress_suite regress "$regress_dir" agno_regress existing "" \
+regress_suite regress "$(merged tests/pg_regress sql tests/citus/pg_regress)" agno_regress existing "" \
     setup distribute create errors list update_delete users tables security || failed+=(regress)
 
 step "isolation on Citus"
 citus_database agno_citus_isolation
+# Citus's own replace_isolation_tester_func: isolationtester then sees a session waiting
+# on a worker's lock as blocked.
 "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d agno_citus_isolation \
     -c "SET client_min_messages = warning" -c "CREATE SCHEMA ai" \
     -c "CREATE EXTENSION agno_learnings SCHEMA ai" -c "SELECT ai.learnings_distribute()" \
     -c "SELECT citus_internal.replace_isolation_tester_func()" >/dev/null
-# (Citus's own: isolationtester then sees a session waiting on a worker's lock as blocked.)
 mapfile -t specs < <(sed -n 's/^test:[[:space:]]*//p' tests/isolation/schedule | tr -s ' \t' '\n' | sed '/^$/d')
-regress_suite isolation "$AGNO_REPO_ROOT/tests/isolation" agno_citus_isolation existing "" "${specs[@]}" ||
-    failed+=(isolation)
+regress_suite isolation "$(merged tests/isolation specs tests/citus/isolation)" agno_citus_isolation existing "" \
+    "${specs[@]}" || failed+=(isolation)
 
 step "pytest on Citus"
 ensure_postgrest

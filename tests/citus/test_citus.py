@@ -35,6 +35,11 @@ def db():
     return name
 
 
+# A session that calls itself a Citus connection, as an attacker on a worker would: only
+# there is a forwarded decision read at all.
+AS_CITUS = {"application_name": "citus_internal gpid=10000000001"}
+
+
 def visible(db, setup=(), port=None, user="app", table="ai.agno_learnings", **kw):
     """The ids `user` reads in one transaction after the `setup` statements."""
     with connect(db, user, port, autocommit=False, **kw) as conn:
@@ -139,11 +144,13 @@ def test_a_worker_reached_directly_shows_nothing_without_a_verified_caller(db, p
         table = f"ai.{shard}" if "." not in shard else shard
         run_sql(db, f"GRANT SELECT ON {table} TO app", port=port)
         assert visible(db, port=port, table=table) == set()
-        # Calling itself a Citus connection only takes rights away.
-        assert visible(db, port=port, table=table, application_name="citus_internal gpid=10000000001") == set()
+        assert visible(db, port=port, table=table, **AS_CITUS) == set()
         for value in FORGED.values():
             assert visible(db, forwarding(value), port=port, table=table) == set()
-        found_with_key |= visible(db, forwarding(decision(db=DB)), port=port, table=table)
+            assert visible(db, forwarding(value), port=port, table=table, **AS_CITUS) == set()
+        # A decision is read only in a session Citus opened (or one that says so).
+        assert visible(db, forwarding(decision(db=DB)), port=port, table=table) == set()
+        found_with_key |= visible(db, forwarding(decision(db=DB)), port=port, table=table, **AS_CITUS)
     # Positive control: the worker believes what the cluster signs.
     assert found_with_key and found_with_key <= ALICE | SHARED
 
