@@ -17,6 +17,7 @@
 import fastapi from 'fastapi.js';
 import routes from 'routes.js';
 import postgrest from 'postgrest.js';
+import pyjson from 'pyjson.js';
 
 function send(r, answer) {
     var h;
@@ -184,27 +185,15 @@ function modelOf(r, ctx, scope, fields) {
 
 function hasNonFinite(fields) {
     return Object.keys(fields).some(function (k) {
-        return nonFinite(fields[k]);
+        return pyjson.hasNonFinite(fields[k]);
     });
-}
-
-function nonFinite(v) {
-    var i;
-    if (v.type === 'nonfinite') return true;
-    if (v.type === 'object') {
-        for (i = 0; i < v.members.length; i++) if (nonFinite(v.members[i][1])) return true;
-    }
-    if (v.type === 'array') {
-        for (i = 0; i < v.items.length; i++) if (nonFinite(v.items[i])) return true;
-    }
-    return false;
 }
 
 function create(r, ctx) {
     var m = modelOf(r, ctx, 'write', CREATE_FIELDS), args = {};
     if (m.answer) return m.answer;
     CREATE_FIELDS.forEach(function (f) {
-        if (m.fields[f.name] !== undefined) args[f.name] = m.fields[f.name].raw;
+        if (m.fields[f.name] !== undefined) args[f.name] = pyjson.raw(m.fields[f.name]);
     });
     strParams(ctx.query, ['db_id', 'table'], args);
     return forward(r, 'create', args, 201).then(function (a) {
@@ -238,7 +227,7 @@ function update(r, ctx) {
         return k !== 'content' && k !== 'metadata';
     });
     if (!nullContent && !others) {
-        args.changes = m.value.raw;
+        args.changes = pyjson.raw(m.value);
         return forward(r, 'update', args, 200);
     }
     // AgentOS looks the record up and checks who may change it before it refuses a null
@@ -247,7 +236,7 @@ function update(r, ctx) {
     return postgrest.call(r, 'update', args).then(function (reply) {
         if (reply.status !== 200) return postgrest.translateError(reply.status, reply.text);
         if (nullContent) return detail(422, 'content cannot be null; omit the field to leave it unchanged');
-        args.changes = m.value.raw;
+        args.changes = pyjson.raw(m.value);
         return forward(r, 'update', args, 200);
     });
 }

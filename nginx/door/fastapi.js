@@ -159,7 +159,7 @@ function readBody(buffer, contentType) {
         return BAD_BODY;
     }
     if (!isJsonContentType(contentType)) {
-        return {ok: true, value: {type: 'bytes', raw: JSON.stringify(text)}};
+        return {ok: true, value: {type: 'bytes', rawText: JSON.stringify(text)}};
     }
     // json.loads(bytes) decodes UTF-8 with a BOM as utf-8-sig.
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -210,7 +210,7 @@ function validateModel(value, fields) {
 
 // The JSON FastAPI echoes for a value (NaN/Infinity cannot be JSON: null).
 function inputOf(v) {
-    return pyjson.hasNonFinite(v) ? 'null' : v.raw;
+    return pyjson.hasNonFinite(v) ? 'null' : pyjson.raw(v);
 }
 
 export default {

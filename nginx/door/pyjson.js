@@ -8,9 +8,11 @@
 //
 // parse(text) → {ok: true, value} or {ok: false, msg, pos} (a JSONDecodeError) or
 // {ok: false, tooDeep: true} (Python's RecursionError, which FastAPI answers with 400).
-// A value is {type, raw, ...}: type "object" (members: [[key, value], ...], last key
-// wins as in a dict), "array" (items), "string" (str), "number", "bool", "null", or
-// "nonfinite" (NaN, Infinity, -Infinity: Python accepts them, JSON and jsonb do not).
+// A value is {type, src, start, end, nf}: type "object" (the outermost one also has
+// members: [[key, value], ...], the last of a repeated key winning as in a dict), "array",
+// "string" (str: its text), "number", "bool", "null", or "nonfinite" (NaN, Infinity,
+// -Infinity: Python accepts them, JSON and jsonb do not; nf says a value holds one).
+// raw(value) is its JSON text.
 
 // Python's recursion limit is 1000 frames; a request handler already uses some.
 var MAX_DEPTH = 900;
@@ -108,36 +110,31 @@ Reader.prototype.string = function (i) {
     }
 };
 
-// scan_once: a value at index i; [value, next index]. "Expecting value" otherwise.
-Reader.prototype.value = function (i, depth) {
-    var s = this.s, len = this.len, c, r, start;
-    if (i >= len) throw new DecodeError('Expecting value', i);
-    c = s[i];
+// A scalar at index i (a string, a named constant or a number, as scan_once reads them):
+// [value, next index]. "Expecting value" otherwise.
+Reader.prototype.scalar = function (i) {
+    var s = this.s, len = this.len, c = s[i], r, start;
     switch (c) {
     case '"':
         r = this.string(i + 1);
-        return [{type: 'string', str: r[0], raw: s.slice(i, r[1])}, r[1]];
-    case '{':
-        return this.object(i, depth + 1);
-    case '[':
-        return this.array(i, depth + 1);
+        return [{type: 'string', str: r[0], src: s, start: i, end: r[1]}, r[1]];
     case 'n':
-        if (i + 3 < len && s.slice(i, i + 4) === 'null') return [{type: 'null', raw: 'null'}, i + 4];
+        if (i + 3 < len && s.slice(i, i + 4) === 'null') return [this.leaf('null', i, i + 4), i + 4];
         break;
     case 't':
-        if (i + 3 < len && s.slice(i, i + 4) === 'true') return [{type: 'bool', raw: 'true'}, i + 4];
+        if (i + 3 < len && s.slice(i, i + 4) === 'true') return [this.leaf('bool', i, i + 4), i + 4];
         break;
     case 'f':
-        if (i + 4 < len && s.slice(i, i + 5) === 'false') return [{type: 'bool', raw: 'false'}, i + 5];
+        if (i + 4 < len && s.slice(i, i + 5) === 'false') return [this.leaf('bool', i, i + 5), i + 5];
         break;
     case 'N':
-        if (i + 2 < len && s.slice(i, i + 3) === 'NaN') return [{type: 'nonfinite', raw: 'NaN'}, i + 3];
+        if (i + 2 < len && s.slice(i, i + 3) === 'NaN') return [this.leaf('nonfinite', i, i + 3), i + 3];
         break;
     case 'I':
-        if (i + 7 < len && s.slice(i, i + 8) === 'Infinity') return [{type: 'nonfinite', raw: 'Infinity'}, i + 8];
+        if (i + 7 < len && s.slice(i, i + 8) === 'Infinity') return [this.leaf('nonfinite', i, i + 8), i + 8];
         break;
     case '-':
-        if (i + 8 < len && s.slice(i, i + 9) === '-Infinity') return [{type: 'nonfinite', raw: '-Infinity'}, i + 9];
+        if (i + 8 < len && s.slice(i, i + 9) === '-Infinity') return [this.leaf('nonfinite', i, i + 9), i + 9];
         break;
     }
     // _match_number_unicode
@@ -165,56 +162,87 @@ Reader.prototype.value = function (i, depth) {
         while (i < len && isDigit(s[i])) i++;
         if (!isDigit(s[i - 1])) i = eStart;
     }
-    return [{type: 'number', raw: s.slice(start, i)}, i];
+    return [this.leaf('number', start, i), i];
 };
 
-Reader.prototype.object = function (open, depth) {
-    var s = this.s, len = this.len, members = [], index = {}, i, r, key, val;
-    if (depth > MAX_DEPTH) throw new TooDeep();
-    i = this.ws(open + 1);
-    if (i >= len || s[i] !== '}') {
-        for (;;) {
-            if (i >= len || s[i] !== '"') {
-                throw new DecodeError('Expecting property name enclosed in double quotes', i);
-            }
-            r = this.string(i + 1);
-            key = r[0];
-            i = this.ws(r[1]);
-            if (i >= len || s[i] !== ':') throw new DecodeError("Expecting ':' delimiter", i);
+Reader.prototype.leaf = function (type, start, end) {
+    return {type: type, src: this.s, start: start, end: end, nf: type === 'nonfinite'};
+};
+
+// An object's next key (at i, after "{" or ","): [key, index of its value].
+Reader.prototype.key = function (i) {
+    var s = this.s, len = this.len, r;
+    if (i >= len || s[i] !== '"') throw new DecodeError('Expecting property name enclosed in double quotes', i);
+    r = this.string(i + 1);
+    i = this.ws(r[1]);
+    if (i >= len || s[i] !== ':') throw new DecodeError("Expecting ':' delimiter", i);
+    return [r[0], this.ws(i + 1)];
+};
+
+// scan_once, without recursion (njs has a small stack): a value at index i; [value, next
+// index]. Only the outermost object keeps its members (what a model validates); nested
+// values keep their type, their place in the text and whether they hold NaN/Infinity.
+Reader.prototype.value = function (i) {
+    var s = this.s, len = this.len, stack = [], top, v, r, c;
+    for (;;) {
+        // A value starts at i.
+        if (i >= len) throw new DecodeError('Expecting value', i);
+        c = s[i];
+        if (c === '{' || c === '[') {
+            if (stack.length >= MAX_DEPTH) throw new TooDeep();
+            top = {type: c === '{' ? 'object' : 'array', src: s, start: i, nf: false,
+                   members: stack.length === 0 && c === '{' ? [] : null, index: {}, key: null};
             i = this.ws(i + 1);
-            r = this.value(i, depth);
-            val = r[0];
-            // A dict keeps one value per key: the last one, in the first key's place.
-            if (Object.prototype.hasOwnProperty.call(index, key)) {
-                members[index[key]][1] = val;
+            if (i < len && s[i] === (c === '{' ? '}' : ']')) {
+                top.end = i + 1;
+                v = top;
+                i = i + 1;
             } else {
-                index[key] = members.length;
-                members.push([key, val]);
+                if (c === '{') {
+                    r = this.key(i);
+                    top.key = r[0];
+                    i = r[1];
+                }
+                stack.push(top);
+                continue;
             }
-            i = this.ws(r[1]);
-            if (i < len && s[i] === '}') break;
-            if (i >= len || s[i] !== ',') throw new DecodeError("Expecting ',' delimiter", i);
-            i = this.ws(i + 1);
+        } else {
+            r = this.scalar(i);
+            v = r[0];
+            i = r[1];
         }
-    }
-    return [{type: 'object', members: members, raw: s.slice(open, i + 1)}, i + 1];
-};
-
-Reader.prototype.array = function (open, depth) {
-    var s = this.s, len = this.len, items = [], i, r;
-    if (depth > MAX_DEPTH) throw new TooDeep();
-    i = this.ws(open + 1);
-    if (i >= len || s[i] !== ']') {
+        // A value ended at i: give it to the containers it closes.
         for (;;) {
-            r = this.value(i, depth);
-            items.push(r[0]);
-            i = this.ws(r[1]);
-            if (i < len && s[i] === ']') break;
+            if (stack.length === 0) return [v, i];
+            top = stack[stack.length - 1];
+            if (v.nf) top.nf = true;
+            if (top.members !== null) {
+                // A dict keeps one value per key: the last one, in the first key's place.
+                if (Object.prototype.hasOwnProperty.call(top.index, top.key)) {
+                    top.members[top.index[top.key]][1] = v;
+                } else {
+                    top.index[top.key] = top.members.length;
+                    top.members.push([top.key, v]);
+                }
+            }
+            i = this.ws(i);
+            if (i < len && s[i] === (top.type === 'object' ? '}' : ']')) {
+                stack.pop();
+                top.end = i + 1;
+                v = top;
+                i = i + 1;
+                continue;
+            }
             if (i >= len || s[i] !== ',') throw new DecodeError("Expecting ',' delimiter", i);
             i = this.ws(i + 1);
+            if (top.type === 'object') {
+                r = this.key(i);
+                top.key = r[0];
+                i = r[1];
+            }
+            break;
         }
     }
-    return [{type: 'array', items: items, raw: s.slice(open, i + 1)}, i + 1];
 };
 
 // Code points before UTF-16 index i (Python's str index).
@@ -234,7 +262,7 @@ function codePoints(s, i) {
 function parse(text) {
     var reader = new Reader(text), r, end;
     try {
-        r = reader.value(reader.ws(0), 0);
+        r = reader.value(reader.ws(0));
         end = reader.ws(r[1]);
         if (end !== text.length) throw new DecodeError('Extra data', end);
     } catch (e) {
@@ -245,16 +273,14 @@ function parse(text) {
     return {ok: true, value: r[0], loneSurrogate: !!reader.loneSurrogate};
 }
 
-// Whether a value holds NaN or ±Infinity anywhere.
-function hasNonFinite(v) {
-    var k;
-    if (v.type === 'nonfinite') return true;
-    if (v.type === 'object') {
-        for (k = 0; k < v.members.length; k++) if (hasNonFinite(v.members[k][1])) return true;
-    } else if (v.type === 'array') {
-        for (k = 0; k < v.items.length; k++) if (hasNonFinite(v.items[k])) return true;
-    }
-    return false;
+// A value's JSON text, as sent.
+function raw(v) {
+    return v.rawText !== undefined ? v.rawText : v.src.slice(v.start, v.end);
 }
 
-export default {parse: parse, hasNonFinite: hasNonFinite};
+// Whether a value holds NaN or ±Infinity anywhere.
+function hasNonFinite(v) {
+    return !!v.nf;
+}
+
+export default {parse: parse, raw: raw, hasNonFinite: hasNonFinite};
