@@ -70,31 +70,14 @@ bench_sql() {
 
 BENCH_DIR=
 HTTP_DIR=
-ROUTER_PID=
 
 psql_bench() {
     "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 "$@"
 }
 
-# AgentOS's app and server into .venv, reinstalled when bench/requirements.txt changes.
-ensure_bench_python() {
-    local requirements="$AGNO_REPO_ROOT/bench/requirements.txt" stamp want
-    ensure_python
-    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-    stamp="$AGNO_REPO_ROOT/.venv/.bench-requirements.sha256"
-    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-        log "pip install -r bench/requirements.txt (into .venv)"
-        _quietly "$AGNO_REPO_ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-        echo "$want" >"$stamp"
-    fi
-}
-
 stop_servers() {
-    if [[ -n "$ROUTER_PID" ]] && kill -0 "$ROUTER_PID" 2>/dev/null; then
-        kill "$ROUTER_PID" && wait "$ROUTER_PID" 2>/dev/null || true
-    fi
-    ROUTER_PID=
     if [[ -n "$HTTP_DIR" ]]; then
+        agentos_stop "$HTTP_DIR"
         postgrest_stop "$HTTP_DIR"
     fi
 }
@@ -107,20 +90,6 @@ http_cleanup() {
     if [[ -n "$BENCH_DIR" ]]; then
         rm -rf -- "$BENCH_DIR"
     fi
-}
-
-# wait_http URL PID LOG: until URL answers (any status), while PID lives.
-wait_http() {
-    local i
-    for i in $(seq 1 600); do
-        if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ]]; then
-            return 0
-        fi
-        kill -0 "$2" 2>/dev/null || break
-        sleep 0.1
-    done
-    tail -n 30 "$3" >&2
-    die "no answer from $1 after $((i / 10)) s (log: $3)"
 }
 
 # The requests, by name: a server (router, ours, floor: ours with the bench_floor
@@ -243,7 +212,7 @@ bench_http() {
     install_build
     step "install wrk, PostgREST, AgentOS"
     apt_install wrk
-    ensure_bench_python
+    ensure_agentos
     ensure_postgrest
 
     step "start a private cluster"
@@ -280,14 +249,9 @@ bench_http() {
     step "AgentOS 3.1.10 (uvicorn, one worker)"
     # Chosen after PostgREST listens, so that free_port cannot pick its ports.
     router_port="$(free_port)"
-    BENCH_DB_URL="postgresql+psycopg://postgres@/bench?host=$PGHOST&port=$PGPORT" \
-        BENCH_SECRET_FILE="$HTTP_DIR/jwt_secret" \
-        "$AGNO_PYTHON" -m uvicorn agno_app:app --app-dir "$AGNO_REPO_ROOT/bench" \
-        --host 127.0.0.1 --port "$router_port" --workers 1 --no-access-log --log-level warning \
-        >"$HTTP_DIR/uvicorn.log" 2>&1 &
-    ROUTER_PID=$!
+    agentos_start "$HTTP_DIR" "$router_port" \
+        "postgresql+psycopg://postgres@/bench?host=$PGHOST&port=$PGPORT" "$HTTP_DIR/jwt_secret"
     ROUTER_URL="http://127.0.0.1:$router_port"
-    wait_http "$ROUTER_URL/health" "$ROUTER_PID" "$HTTP_DIR/uvicorn.log"
 
     step "tokens"
     mint() { # SUB SCOPE...: a token as AgentOS issues them (sub, scopes, no role claim)

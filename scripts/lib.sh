@@ -27,6 +27,21 @@
 #                                  postgrest/postgrest.conf, its log and pid in DIR; waits
 #                                  until it is ready
 #   postgrest_stop DIR             stop it; a no-op when it is not running
+#   ensure_door                    nginx and its njs module (Debian: nginx, libnginx-mod-http-js)
+#   door_start DIR PORT UPSTREAM   the AgentOS door (nginx/door.conf.in: AgentOS's /learnings
+#                                  paths over PostgREST at UPSTREAM, host:port) on
+#                                  127.0.0.1:PORT, a private nginx with its pid, logs and
+#                                  temporary files in DIR; waits until it answers
+#   door_stop DIR                  stop it; a no-op when it is not running
+#   ensure_agentos                 AgentOS 3.1.10's app and server (bench/requirements.txt)
+#                                  into .venv, for the peer below
+#   agentos_start DIR PORT DB_URL SECRET_FILE [DB_ID]
+#                                  agno 3.1.10's full AgentOS app (bench/agno_app.py: its JWT
+#                                  authentication, scopes and user isolation) under uvicorn on
+#                                  127.0.0.1:PORT over the SQLAlchemy URL DB_URL; log and pid
+#                                  in DIR; waits until it answers
+#   agentos_stop DIR               stop it; a no-op when it is not running
+#   wait_http URL PID LOG          wait until URL answers (any status) while PID lives
 #   as_pg_user CMD...              run CMD as the OS user that owns clusters: `postgres`
 #                                  when we are root (PostgreSQL refuses root), else us
 #   script_usage FILE              print the comment block at the top of FILE (its -h)
@@ -331,6 +346,91 @@ postgrest_stop() {
         kill "$pid" && wait "$pid" 2>/dev/null || true
     fi
     rm -f "$1/postgrest.pid"
+}
+
+# ---------------------------------------------------------------------------------------
+# The AgentOS door (nginx with njs in front of PostgREST) and AgentOS itself as a peer
+
+# wait_http URL PID LOG: until URL answers (any status), while PID lives.
+wait_http() {
+    local i
+    for i in $(seq 1 600); do
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" != 000 ]]; then
+            return 0
+        fi
+        kill -0 "$2" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 30 "$3" >&2
+    fail "no answer from $1 after $((i / 10)) s (log: $3)"
+}
+
+# _stop_pid_file FILE: stop the process whose pid FILE holds, and remove FILE.
+_stop_pid_file() {
+    local pid
+    pid="$(cat "$1" 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        wait "$pid" 2>/dev/null || true
+    fi
+    rm -f "$1"
+}
+
+AGNO_DOOR_PACKAGES=(nginx libnginx-mod-http-js)
+ensure_door() {
+    apt_install "${AGNO_DOOR_PACKAGES[@]}"
+}
+
+door_start() {
+    local dir="$1" port="$2" upstream="$3" max_body="${AGNO_DOOR_MAX_BODY:-4m}"
+    ensure_door || return 1
+    dir="$(_abs_path "$dir")"
+    mkdir -p "$dir/tmp"
+    sed -e "s|@DOOR_DIR@|${dir}|g" -e "s|@PORT@|${port}|" -e "s|@POSTGREST@|${upstream}|" \
+        -e "s|@JS_DIR@|${AGNO_REPO_ROOT}/nginx/door|" -e "s|@MAX_BODY@|${max_body}|g" \
+        "$AGNO_REPO_ROOT/nginx/door.conf.in" >"$dir/nginx.conf"
+    # -e: nginx's own error log before the configuration names one (not /var/log/nginx).
+    /usr/sbin/nginx -e "$dir/error.log" -p "$dir" -c "$dir/nginx.conf" >"$dir/nginx.out" 2>&1 &
+    echo $! >"$dir/door.pid"
+    wait_http "http://127.0.0.1:$port/learnings" "$(cat "$dir/door.pid")" "$dir/error.log" ||
+        { cat "$dir/nginx.out" >&2; return 1; }
+}
+
+door_stop() {
+    _stop_pid_file "$1/door.pid"
+}
+
+ensure_agentos() {
+    local requirements="$AGNO_REPO_ROOT/bench/requirements.txt" stamp want
+    ensure_python || return 1
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    stamp="$AGNO_REPO_ROOT/.venv/.bench-requirements.sha256"
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+        log "pip install -r bench/requirements.txt (AgentOS's app and server, into .venv)"
+        _quietly "$AGNO_REPO_ROOT/.venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" ||
+            return 1
+        echo "$want" >"$stamp"
+    fi
+}
+
+agentos_start() {
+    local dir="$1" port="$2" db_url="$3" secret_file="$4" db_id="${5:-agno}"
+    ensure_agentos || return 1
+    mkdir -p "$dir"
+    AGENTOS_DB_URL="$db_url" AGENTOS_SECRET_FILE="$secret_file" AGENTOS_DB_ID="$db_id" \
+        "$AGNO_PYTHON" -m uvicorn agno_app:app --app-dir "$AGNO_REPO_ROOT/bench" \
+        --host 127.0.0.1 --port "$port" --workers 1 --no-access-log --log-level warning \
+        >"$dir/uvicorn.log" 2>&1 &
+    echo $! >"$dir/agentos.pid"
+    wait_http "http://127.0.0.1:$port/health" "$(cat "$dir/agentos.pid")" "$dir/uvicorn.log"
+}
+
+agentos_stop() {
+    _stop_pid_file "$1/agentos.pid"
 }
 
 # ---------------------------------------------------------------------------------------

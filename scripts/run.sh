@@ -16,6 +16,8 @@
 #   AGNO_PORT      TCP port on 127.0.0.1 (default 54329)
 #   AGNO_RELEASE   1 (default) installs the release build; 0 the debug build
 #   AGNO_HTTP_PORT PostgREST's port on 127.0.0.1 (default 3000; its admin server uses +1)
+#   AGNO_DOOR_PORT the AgentOS door's port on 127.0.0.1 (default 3002): nginx serving
+#                  AgentOS's own /learnings paths over PostgREST (nginx/)
 #   AGNO_INSTALL   skip: serve the extension already installed (no build)
 set -euo pipefail
 
@@ -33,6 +35,8 @@ PORT="${AGNO_PORT:-54329}"
 HTTP_PORT="${AGNO_HTTP_PORT:-3000}"
 # Beside the data directory, not in it: a base backup of the cluster must not copy the secret.
 HTTP_DIR="$RUN_DIR.postgrest"
+DOOR_PORT="${AGNO_DOOR_PORT:-3002}"
+DOOR_DIR="$RUN_DIR.door"
 DB=agno
 SCHEMA=ai
 export AGNO_RELEASE="${AGNO_RELEASE:-1}"
@@ -49,6 +53,7 @@ cmd="${1:-start}"
 case "$cmd" in
 start | reset) ;;
 stop)
+    door_stop "$DOOR_DIR"
     postgrest_stop "$HTTP_DIR"
     if cluster_running "$RUN_DIR"; then
         cluster_stop "$RUN_DIR"
@@ -65,6 +70,11 @@ status)
             echo "PostgREST: http://127.0.0.1:$HTTP_PORT (log $HTTP_DIR/postgrest.log)"
         else
             echo "PostgREST: not running"
+        fi
+        if kill -0 "$(cat "$DOOR_DIR/door.pid" 2>/dev/null)" 2>/dev/null; then
+            echo "AgentOS door (nginx): http://127.0.0.1:$DOOR_PORT/learnings (log $DOOR_DIR/error.log)"
+        else
+            echo "AgentOS door: not running"
         fi
     else
         echo "not running ($RUN_DIR)"
@@ -85,6 +95,7 @@ esac
 # --- 1. toolchain and extension ----------------------------------------------------------
 step "install the toolchain (Debian packages, cargo-pgrx, pgrx init)"
 ensure_deps
+ensure_door
 step "build and install the extension"
 # What is installed now (nothing, on a fresh machine), to tell after the install whether
 # the running server must restart or database `agno` must be told about a new script.
@@ -203,8 +214,12 @@ if is_root; then
     chown -R "$AGNO_PG_OS_USER:" "$HTTP_DIR"
 fi
 psql_q -d "$DB" -c "ALTER DATABASE $DB SET agno_learnings.jwt_secret_file = '$HTTP_DIR/jwt_secret'"
+door_stop "$DOOR_DIR"
 postgrest_stop "$HTTP_DIR"
 postgrest_start "$HTTP_DIR" "$HTTP_PORT" "$DB" "$SCHEMA"
+step "the AgentOS door (nginx) on 127.0.0.1:$DOOR_PORT"
+log "AgentOS door (nginx) on 127.0.0.1:$DOOR_PORT"
+door_start "$DOOR_DIR" "$DOOR_PORT" "127.0.0.1:$HTTP_PORT"
 step "demo tokens (Python venv with PyJWT)"
 ensure_python
 mint() { # SUB SCOPE...: an AgentOS-style token (sub, scopes, no role claim), valid a day
@@ -258,6 +273,17 @@ then:
   curl -s -w '\\n' "\$API/rpc/learnings_list?user_id=carol" -H "Authorization: Bearer \$ADMIN"      # an admin sees carol
   curl -si "\$API/rpc/learnings_list"                                                     # 401: no token
 (Over GET, ?limit= belongs to PostgREST: send a page size in a POST body, as above.)
+
+AgentOS's own paths, unchanged (nginx in front of PostgREST, log $DOOR_DIR/error.log):
+  export AGENTOS=http://127.0.0.1:$DOOR_PORT
+  curl -s -w '\\n' "\$AGENTOS/learnings?limit=2&page=1" -H "Authorization: Bearer \$ALICE"
+  curl -s -w '\\n' "\$AGENTOS/learnings/user_profile_alice" -H "Authorization: Bearer \$ALICE"
+  curl -si "\$AGENTOS/learnings" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"learning_type": "session_context", "session_id": "s-43", "content": {"summary": "asked about refunds"}}'
+  curl -s -w '\\n' -X PATCH "\$AGENTOS/learnings/user_profile_alice" -H "Authorization: Bearer \$ALICE" -H 'Content-Type: application/json' -d '{"content": {"name": "Alice C."}}'
+  curl -si -X DELETE "\$AGENTOS/learnings/session_context_s-43" -H "Authorization: Bearer \$ALICE"
+  curl -s -w '\\n' "\$AGENTOS/learnings/users" -H "Authorization: Bearer \$ADMIN"
+  curl -si -X DELETE "\$AGENTOS/learnings/users/bob?learning_type=user_memory" -H "Authorization: Bearer \$ADMIN"
+  curl -s -w '\\n' "\$AGENTOS/learnings?limit=abc" -H "Authorization: Bearer \$ALICE"             # 422, as FastAPI
 
 Stop: bash scripts/run.sh stop    (data kept; bash scripts/run.sh reset recreates database $DB)
 EOF

@@ -46,7 +46,11 @@ while [[ "$http_port" == "$pg_port" || "$((http_port + 1))" == "$pg_port" ]] ||
     (exec 3<>"/dev/tcp/127.0.0.1/$((http_port + 1))") 2>/dev/null; do
     http_port="$(free_port)"
 done
-export AGNO_RUN_DIR="$dir/pg" AGNO_PORT="$pg_port" AGNO_HTTP_PORT="$http_port"
+door_port="$(free_port)"
+while [[ "$door_port" == "$pg_port" || "$door_port" == "$http_port" || "$door_port" == "$((http_port + 1))" ]]; do
+    door_port="$(free_port)"
+done
+export AGNO_RUN_DIR="$dir/pg" AGNO_PORT="$pg_port" AGNO_HTTP_PORT="$http_port" AGNO_DOOR_PORT="$door_port"
 export AGNO_RELEASE="${AGNO_FIRST_RUN_RELEASE:-0}"
 stop_and_remove() {
     bash scripts/run.sh stop >/dev/null 2>&1 || true
@@ -74,6 +78,14 @@ body="$(bash -c "$exports; ${get_line}" 2>/dev/null || true)"
 check "the printed learnings_get line answers 200 (got ${status:-nothing})" test "$status" = 200
 check "with alice's profile" grep -q '"learning_id": *"user_profile_alice"' <<<"$body"
 
+step "a printed curl line of the AgentOS door"
+exports="$(grep -E "^  export (ALICE|ADMIN|API|AGENTOS)=" "$out" || true)"
+get_line="$(grep -F '$AGENTOS/learnings/user_profile_alice"' "$out" | head -n 1 || true)"
+status="$(bash -c "$exports; ${get_line} -o /dev/null -w '%{http_code}'" 2>/dev/null || true)"
+body="$(bash -c "$exports; ${get_line}" 2>/dev/null || true)"
+check "the printed AgentOS get line answers 200 (got ${status:-nothing})" test "$status" = 200
+check "with alice's profile, as AgentOS answers it" grep -q '"learning_id": *"user_profile_alice"' <<<"$body"
+
 step "bash scripts/run.sh stop"
 rc=0
 bash scripts/run.sh stop >"$dir/stop.out" 2>&1 || rc=$?
@@ -81,6 +93,7 @@ sed 's/^/  | /' "$dir/stop.out"
 check "run.sh stop exits with status 0" test "$rc" -eq 0
 check "PostgreSQL is stopped" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$pg_port) 2>/dev/null"
 check "PostgREST is stopped" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$http_port) 2>/dev/null"
+check "the AgentOS door is stopped" bash -c "! (exec 3<>/dev/tcp/127.0.0.1/$door_port) 2>/dev/null"
 
 printf '%d passed, %d failed\n' "$passed" "$failed"
 exit $((failed > 0 ? 1 : 0))
