@@ -7,6 +7,9 @@
 #                                API/baseline pair with pgbench for BENCH_SECONDS (default 5)
 #                                each, on one client. Prints tps and the API's ratio to its
 #                                baseline, measured in the same run on the same data.
+#   bash scripts/bench.sh citus  SQL on Citus: the SQL benchmark's API calls on one node and
+#                                through a coordinator and two workers on this machine
+#                                (same data, distributed), tps of both and their ratio.
 #   bash scripts/bench.sh http   HTTP: AgentOS 3.1.10's own learnings router (uvicorn, one
 #                                worker) side by side with PostgREST + the extension, on
 #                                BENCH_ROWS learnings in a private cluster, with wrk for
@@ -39,8 +42,22 @@ install_build() {
 # ---------------------------------------------------------------------------------------
 # SQL: API functions against plain SQL, with pgbench
 
+BENCH_PAIRS=(page user scoped get write)
+
+# tps SCRIPT ROLE: transactions per second of bench/SCRIPT.sql in database bench of the
+# cluster in PGHOST/PGPORT, one client for BENCH_SECONDS. The scoped pair runs as a client
+# role subject to row-level security; the others as the trusted runtime.
+tps() {
+    "$PG_BINDIR/pgbench" -n -c 1 -T "${BENCH_SECONDS:-5}" -U "$2" -f "bench/$1.sql" bench 2>/dev/null \
+        | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+
+pair_role() {
+    if [[ $1 == scoped ]]; then echo bench_client; else echo postgres; fi
+}
+
 bench_sql() {
-    local seconds="${BENCH_SECONDS:-5}" dir pair api_role api sql
+    local dir pair api sql
     install_build
 
     dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-XXXXXX")
@@ -50,18 +67,44 @@ bench_sql() {
     "$PG_BINDIR/psql" -X -q -d postgres -c "CREATE DATABASE bench"
     "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql
 
-    tps() { # SCRIPT ROLE → transactions per second
-        "$PG_BINDIR/pgbench" -n -c 1 -T "$seconds" -U "$2" -f "bench/$1.sql" bench 2>/dev/null \
-            | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
-    }
-
     printf '%-14s %12s %12s %8s\n' pair "api tps" "sql tps" ratio
-    for pair in page user scoped get write; do
-        api_role=postgres
-        [[ $pair == scoped ]] && api_role=bench_client
-        api=$(tps "${pair}_api" "$api_role")
+    for pair in "${BENCH_PAIRS[@]}"; do
+        api=$(tps "${pair}_api" "$(pair_role "$pair")")
         sql=$(tps "${pair}_sql" postgres)
         awk -v p="$pair" -v a="$api" -v s="$sql" 'BEGIN { printf "%-14s %12.0f %12.0f %8.2f\n", p, a, s, a / s }'
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+# Citus: the same API calls on one node and through a coordinator and two workers
+
+bench_citus() {
+    local dir pair one=() i
+    install_build
+    citus_installed || die "Citus is not installed for PostgreSQL $PG_MAJOR (README, Scaling out on Citus)"
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-citus-XXXXXX")
+    trap 'cluster_stop "$dir/pg" >/dev/null 2>&1; citus_cluster_stop "$dir"; rm -rf "$dir"' EXIT
+
+    step "one node: 100,000 learnings"
+    cluster_start "$dir/pg" "$(free_port)" >/dev/null
+    "$PG_BINDIR/psql" -X -q -d postgres -c "CREATE DATABASE bench"
+    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql
+    for pair in "${BENCH_PAIRS[@]}"; do
+        one+=("$(tps "${pair}_api" "$(pair_role "$pair")")")
+    done
+    cluster_stop "$dir/pg" >/dev/null
+
+    step "Citus, a coordinator and two workers: the same learnings, distributed"
+    citus_cluster_start "$dir" >/dev/null
+    citus_database bench
+    "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql \
+        -c "SELECT ai.learnings_distribute()" >/dev/null
+    printf '%-14s %14s %14s %8s\n' pair "one node tps" "citus tps" ratio
+    i=0
+    for pair in "${BENCH_PAIRS[@]}"; do
+        awk -v p="$pair" -v a="${one[$i]}" -v c="$(tps "${pair}_api" "$(pair_role "$pair")")" \
+            'BEGIN { printf "%-14s %14.0f %14.0f %8.2f\n", p, a, c, c / a }'
+        i=$((i + 1))
     done
 }
 
@@ -367,6 +410,7 @@ PY
 case "${1:-sql}" in
 sql) bench_sql ;;
 http) bench_http ;;
+citus) bench_citus ;;
 -h | --help | help) script_usage "${BASH_SOURCE[0]}" ;;
 *)
     script_usage "${BASH_SOURCE[0]}" >&2

@@ -123,6 +123,9 @@ SELECT learning_id, learning_type, namespace, user_id, agent_id, team_id, workfl
        entity_id, entity_type
   FROM ai.agno_learnings WHERE learning_type <> 'decision_log' AND learning_type <> 'User_Profile'
  ORDER BY learning_id;
+-- (The rows are read first: on Citus, an API call inside a query on the distributed
+-- table would run on the workers, where Citus refuses the nested distributed query.)
+WITH t AS MATERIALIZED (SELECT * FROM ai.agno_learnings)
 SELECT count(*) AS records,
        bool_and(ai.learnings_get(t.learning_id) = to_jsonb(t) - 'workflow_id') AS get_matches_table
-  FROM ai.agno_learnings AS t;
+  FROM t;
