@@ -8,6 +8,8 @@ role, another database, expired). Each attack has a positive control (the same s
 with a decision the cluster really signs), so a test that passes proves the check.
 """
 
+import os
+
 import psycopg
 import pytest
 
@@ -190,6 +192,11 @@ def test_creates_answer_409_and_404_as_on_one_node(db):
             conn.execute("SELECT ai.learnings_authenticate(%s), ai.learnings_get('user_profile_bob')",
                          (token("alice"),))
         assert sqlstate(other.value) == "PT404"
+        # Her own, read from one shard in an autocommit call (Citus opens no transaction
+        # block for such a read unless the call starts a distributed transaction).
+        own = conn.execute("SELECT ai.learnings_authenticate(%s), ai.learnings_get('user_profile_alice')",
+                           (token("alice"),)).fetchone()[1]
+        assert own["user_id"] == "alice"
 
 
 def test_totals_are_exact_across_shards(db):
@@ -263,3 +270,25 @@ def test_an_install_updated_on_citus_distributes():
         run_sql(name, "ALTER EXTENSION agno_learnings UPDATE TO '0.3.0'")
     assert sqlstate(refused.value) == "55000"
     assert one(name, "SELECT extversion FROM pg_extension WHERE extname = 'agno_learnings'") == "0.4.0"
+
+
+def test_agnos_own_upserts_work_on_the_distributed_table(db):
+    """agno's runtime (the table's owner) writes with ON CONFLICT (learning_id) upserts:
+    the distribution column is the conflict key, so they stay single-shard and atomic."""
+    from agno.db.postgres import PostgresDb
+
+    agno = PostgresDb(db_url=f"postgresql+psycopg://postgres@/{DB}?host=127.0.0.1&port={os.environ['PGPORT']}",
+                      db_schema="ai")
+    try:
+        for name in ("Erin", "Erin B."):
+            agno.upsert_learning(id="user_profile_erin", learning_type="user_profile", user_id="erin",
+                                 content={"name": name})
+    finally:
+        agno.db_engine.dispose()
+    # agno swallows its errors: the row itself says the upserts happened.
+    assert run_sql(db, "SELECT user_id, content ->> 'name' FROM ai.agno_learnings "
+                       "WHERE learning_id = 'user_profile_erin'") == [("erin", "Erin B.")]
+    with connect(db, "app") as conn:
+        got = conn.execute("SELECT ai.learnings_authenticate(%s), ai.learnings_get('user_profile_erin')",
+                           (token("erin"),)).fetchone()[1]
+    assert got["content"] == {"name": "Erin B."}
