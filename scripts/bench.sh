@@ -78,12 +78,23 @@ bench_sql() {
 # ---------------------------------------------------------------------------------------
 # Citus: the same API calls on one node and through a coordinator and two workers
 
+CITUS_BENCH_DIR=
+
+citus_bench_cleanup() {
+    [[ -n "$CITUS_BENCH_DIR" ]] || return 0
+    cluster_stop "$CITUS_BENCH_DIR/pg" >/dev/null 2>&1 || true
+    citus_cluster_stop "$CITUS_BENCH_DIR"
+    rm -rf "$CITUS_BENCH_DIR"
+}
+
 bench_citus() {
     local dir pair one=() i
     install_build
     citus_installed || die "Citus is not installed for PostgreSQL $PG_MAJOR (README, Scaling out on Citus)"
     dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-citus-XXXXXX")
-    trap 'cluster_stop "$dir/pg" >/dev/null 2>&1; citus_cluster_stop "$dir"; rm -rf "$dir"' EXIT
+    chmod 755 "$dir"
+    CITUS_BENCH_DIR="$dir"
+    trap citus_bench_cleanup EXIT
 
     step "one node: 100,000 learnings"
     cluster_start "$dir/pg" "$(free_port)" >/dev/null
@@ -92,6 +103,21 @@ bench_citus() {
     for pair in "${BENCH_PAIRS[@]}"; do
         one+=("$(tps "${pair}_api" "$(pair_role "$pair")")")
     done
+
+    # The two policy forms on one node, through the table as a scoped client: the
+    # one-node form asks once per statement (InitPlans), Citus's form calls the helpers
+    # per row (answers remembered per statement). Same data; only the policies differ.
+    local form forms=(true false) scan=() page=()
+    for form in "${forms[@]}"; do
+        "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -c \
+            "SELECT agno_learnings_internal.learnings_secure_table('ai.agno_learnings', $form)" >/dev/null
+        scan+=("$(tps policy_scan bench_client)")
+        page+=("$(tps policy_page bench_client)")
+    done
+    printf '\none node, table read as a scoped client (tps)\n'
+    printf '%-14s %14s %14s %8s\n' read "per-row form" "InitPlan form" ratio
+    awk -v a="${scan[0]}" -v b="${scan[1]}" 'BEGIN { printf "%-14s %14.1f %14.1f %8.2f\n", "count(*)", a, b, a / b }'
+    awk -v a="${page[0]}" -v b="${page[1]}" 'BEGIN { printf "%-14s %14.0f %14.0f %8.2f\n", "user page", a, b, a / b }'
     cluster_stop "$dir/pg" >/dev/null
 
     step "Citus, a coordinator and two workers: the same learnings, distributed"
@@ -99,7 +125,8 @@ bench_citus() {
     citus_database bench
     "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql \
         -c "SELECT ai.learnings_distribute()" >/dev/null
-    printf '%-14s %14s %14s %8s\n' pair "one node tps" "citus tps" ratio
+    printf '\nAPI calls (tps), one client\n'
+    printf '%-14s %14s %14s %8s\n' pair "one node" "citus 1+2" ratio
     i=0
     for pair in "${BENCH_PAIRS[@]}"; do
         awk -v p="$pair" -v a="${one[$i]}" -v c="$(tps "${pair}_api" "$(pair_role "$pair")")" \

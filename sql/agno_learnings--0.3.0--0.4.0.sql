@@ -61,7 +61,6 @@ AS $secure$
 DECLARE
     counting  record;
     policy    record;
-    ask       text;
     condition text;
 BEGIN
     IF distributed THEN
@@ -123,7 +122,9 @@ BEGIN
     -- value and estimates `x = const` to hold for 0.5% of rows, which made it sort a
     -- bitmap scan of every candidate row instead of reading the recency index; `x <> const`
     -- is estimated at 99.5%, so the query's own filters drive the plan.
-    ask := CASE WHEN distributed THEN '%s' ELSE '(SELECT %s)' END;
+    --
+    -- A distributed table's policies ask one function per row instead, with the row's
+    -- owner (src/auth.rs remembers the statement's answers).
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', learnings_table);
     FOR policy IN
         SELECT * FROM (VALUES
@@ -133,10 +134,15 @@ BEGIN
             ('learnings_delete', 'DELETE', 'USING (%s)', 'delete', 'user_id = %s')
         ) AS p(name, command, clauses, action, own_rows)
     LOOP
-        condition := format($condition$
-            %1$s <> 'none' AND (%1$s <> 'own' OR %2$s)$condition$,
-            format(ask, format('agno_learnings_internal.learnings_policy_access(%L::pg_catalog.text)', policy.action)),
-            format(policy.own_rows, format(ask, 'agno_learnings_internal.learnings_policy_user()')));
+        IF distributed THEN
+            condition := format('agno_learnings_internal.learnings_policy_allows(%L::pg_catalog.text, user_id)',
+                                policy.action);
+        ELSE
+            condition := format($condition$
+                %1$s <> 'none' AND (%1$s <> 'own' OR %2$s)$condition$,
+                format('(SELECT agno_learnings_internal.learnings_policy_access(%L::pg_catalog.text))', policy.action),
+                format(policy.own_rows, '(SELECT agno_learnings_internal.learnings_policy_user())'));
+        END IF;
         EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
         EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
              || format(policy.clauses, condition);
@@ -396,6 +402,15 @@ COMMENT ON FUNCTION @extschema@.learnings_distribute(text, integer) IS
 $$Distributes a registered learnings table (default: the extension's own) over the Citus
 cluster by learning_id, with policies and triggers Citus accepts. Needs citus with its
 workers and the same agno_learnings.cluster_secret_file key on every node. Idempotent.$$;
+
+-- A distributed table's policies ask this instead, once per row (Citus refuses the
+-- subqueries that make the two above run once per statement).
+CREATE FUNCTION agno_learnings_internal.learnings_policy_allows(action text, owner text) RETURNS boolean
+LANGUAGE c STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_policy_allows_wrapper';
+COMMENT ON FUNCTION agno_learnings_internal.learnings_policy_allows(text, text) IS
+$$Row-level security helper of distributed tables: whether the caller may read, write or delete a row of that owner.$$;
 
 -- On Citus: sends the caller to the workers (PostgREST's pre-request hook calls it), and
 -- the fingerprint of this node's cluster key that learnings_distribute compares across

@@ -21,6 +21,7 @@ $distributed$;
 DROP FUNCTION @extschema@.learnings_distribute(text, integer);
 DROP FUNCTION agno_learnings_internal.learnings_forward_caller();
 DROP FUNCTION agno_learnings_internal.learnings_cluster_key_id();
+DROP FUNCTION agno_learnings_internal.learnings_policy_allows(text, text);
 
 -- Registers a table of agno's learnings layout with the API under `name` (default:
 -- the table's own name), after checking its columns, and adds the indexes the API's

@@ -331,7 +331,6 @@ AS $secure$
 DECLARE
     counting  record;
     policy    record;
-    ask       text;
     condition text;
 BEGIN
     IF distributed THEN
@@ -393,7 +392,9 @@ BEGIN
     -- value and estimates `x = const` to hold for 0.5% of rows, which made it sort a
     -- bitmap scan of every candidate row instead of reading the recency index; `x <> const`
     -- is estimated at 99.5%, so the query's own filters drive the plan.
-    ask := CASE WHEN distributed THEN '%s' ELSE '(SELECT %s)' END;
+    --
+    -- A distributed table's policies ask one function per row instead, with the row's
+    -- owner (src/auth.rs remembers the statement's answers).
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', learnings_table);
     FOR policy IN
         SELECT * FROM (VALUES
@@ -403,10 +404,15 @@ BEGIN
             ('learnings_delete', 'DELETE', 'USING (%s)', 'delete', 'user_id = %s')
         ) AS p(name, command, clauses, action, own_rows)
     LOOP
-        condition := format($condition$
-            %1$s <> 'none' AND (%1$s <> 'own' OR %2$s)$condition$,
-            format(ask, format('agno_learnings_internal.learnings_policy_access(%L::pg_catalog.text)', policy.action)),
-            format(policy.own_rows, format(ask, 'agno_learnings_internal.learnings_policy_user()')));
+        IF distributed THEN
+            condition := format('agno_learnings_internal.learnings_policy_allows(%L::pg_catalog.text, user_id)',
+                                policy.action);
+        ELSE
+            condition := format($condition$
+                %1$s <> 'none' AND (%1$s <> 'own' OR %2$s)$condition$,
+                format('(SELECT agno_learnings_internal.learnings_policy_access(%L::pg_catalog.text))', policy.action),
+                format(policy.own_rows, '(SELECT agno_learnings_internal.learnings_policy_user())'));
+        END IF;
         EXECUTE format('DROP POLICY IF EXISTS %I ON %s', policy.name, learnings_table);
         EXECUTE format('CREATE POLICY %I ON %s FOR %s ', policy.name, learnings_table, policy.command)
              || format(policy.clauses, condition);

@@ -12,6 +12,12 @@ CREATE FUNCTION agno_learnings_internal.learnings_policy_user() RETURNS text
 LANGUAGE c STABLE STRICT PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'learnings_policy_user_wrapper';
+-- A distributed table's policies ask this instead, once per row (Citus refuses the
+-- subqueries that make the two above run once per statement).
+CREATE FUNCTION agno_learnings_internal.learnings_policy_allows(action text, owner text) RETURNS boolean
+LANGUAGE c STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'learnings_policy_allows_wrapper';
 
 -- On Citus: sends the caller to the workers (PostgREST's pre-request hook calls it), and
 -- the fingerprint of this node's cluster key that learnings_distribute compares across
@@ -162,6 +168,9 @@ Errors: 401 (PT401) any invalid token, and another user's token in an authentica
 
 COMMENT ON FUNCTION agno_learnings_internal.learnings_policy_access(text) IS
 $$Row-level security helper: 'all', 'own' or 'none' rows the caller may read, write or delete.$$;
+
+COMMENT ON FUNCTION agno_learnings_internal.learnings_policy_allows(text, text) IS
+$$Row-level security helper of distributed tables: whether the caller may read, write or delete a row of that owner.$$;
 
 COMMENT ON FUNCTION agno_learnings_internal.learnings_policy_user() IS
 $$Row-level security helper: the user a scoped caller is bound to, or NULL.$$;

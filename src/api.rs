@@ -234,7 +234,11 @@ fn list(
         && kept_total.is_some()
         && matches!(order, LearningOrder::Recent(_))
     {
-        return db::in_index_order(|| envelope(&statement.sql, &statement.args));
+        return db::in_index_order(|| {
+            cluster::off_on_workers(call.target.distributed, &db::IN_INDEX_ORDER, || {
+                envelope(&statement.sql, &statement.args)
+            })
+        });
     }
     envelope(&statement.sql, &statement.args)
 }

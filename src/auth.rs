@@ -163,13 +163,11 @@ impl Caller {
             principal.check_not_expired()?;
             return Ok(Caller::Authenticated(principal));
         }
-        if let Some(claims) = settings::current(c"request.jwt.claims") {
-            return request_claims(&claims).map(Caller::Authenticated);
-        }
         if cluster::in_citus_connection() {
             // A decision counts only here, in a session another node opened for its
-            // statement. Roles the policies never apply to are trusted as on their own
-            // node; no other role is, whatever this node's settings say.
+            // statement (where PostgREST's claims never are: nothing forwards them).
+            // Roles the policies never apply to are trusted as on their own node; no
+            // other role is, whatever this node's settings say.
             if let Some(decision) = cluster::forwarded()? {
                 return Ok(Caller::Forwarded(decision));
             }
@@ -179,6 +177,9 @@ impl Caller {
             return Err(unauthorized(
                 "this Citus connection carries no verifiable caller from its coordinator",
             ));
+        }
+        if let Some(claims) = settings::current(c"request.jwt.claims") {
+            return request_claims(&claims).map(Caller::Authenticated);
         }
         if !trusted_backend()? {
             return Err(unauthorized(
@@ -458,6 +459,32 @@ fn learnings_policy_user() -> Option<String> {
     with_policy_answers(|answers| answers.user.clone())
 }
 
+/// Whether the caller may `action` ('read', 'write' or 'delete') a row owned by `owner`
+/// (NULL: a shared row): the policies of a distributed table, in one call per row (they
+/// cannot ask once per statement there, see sql/bootstrap.sql). Declared in
+/// sql/finalize.sql.
+#[pg_extern(sql = false)]
+fn learnings_policy_allows(action: &str, owner: Option<&str>) -> bool {
+    let Some(action) = Action::parse(action) else {
+        return false;
+    };
+    with_policy_answers(|answers| {
+        let reach = match action {
+            Action::Read => answers.read,
+            Action::Write => answers.write,
+            Action::Delete => answers.delete,
+        };
+        match reach {
+            "all" => true,
+            "own" => match owner {
+                None => action == Action::Read,
+                Some(owner) => answers.user.as_deref() == Some(owner),
+            },
+            _ => false,
+        }
+    })
+}
+
 /// Sends the caller's decision to the Citus workers of this transaction (see `cluster`);
 /// PostgREST's pre-request hook calls it, so that plain table requests reach the workers'
 /// rows. A caller that cannot be resolved is not forwarded (the workers then refuse it).
@@ -478,7 +505,8 @@ struct PolicyAnswers {
     user: Option<String>,
 }
 
-/// Everything a forwarded caller's answers depend on, within one statement.
+/// Everything a forwarded caller's answers depend on, within one statement: all cheap to
+/// read (the policies ask for every row of a distributed table).
 #[derive(PartialEq, Eq)]
 struct StatementKey {
     transaction: pg_sys::LocalTransactionId,
@@ -487,15 +515,11 @@ struct StatementKey {
     role: pg_sys::Oid,
     api_action: Option<Action>,
     identity_changes: u64,
-    settings: u64,
+    forwarded_changes: u64,
 }
 
 impl StatementKey {
-    fn now(forwarded: &str) -> Self {
-        use std::hash::{Hash, Hasher};
-        let mut settings = std::collections::hash_map::DefaultHasher::new();
-        forwarded.hash(&mut settings);
-        settings::current(c"request.jwt.claims").hash(&mut settings);
+    fn now() -> Self {
         // SAFETY: reads of the current transaction's and statement's state.
         let (started, command, role) = unsafe {
             (
@@ -511,7 +535,7 @@ impl StatementKey {
             role,
             api_action: API_ACTION.get(),
             identity_changes: IDENTITY_CHANGES.get(),
-            settings: settings.finish(),
+            forwarded_changes: cluster::forwarded_changes(),
         }
     }
 }
@@ -520,26 +544,21 @@ thread_local! {
     /// The answers for a forwarded caller in the statement running now. A distributed
     /// table's policies call the functions for every row (Citus refuses the subqueries
     /// that make them run once per statement), and checking a forwarded decision's
-    /// signature costs more than reading a row. Other callers are answered afresh: their
-    /// policies ask once per statement, and their answers depend on settings a statement
-    /// may change.
+    /// signature costs more than reading a row. Only a forwarded caller's answers are
+    /// kept: they depend on the decision alone, while other callers' depend on settings a
+    /// statement may change (and their policies ask once per statement anyway).
     static ANSWERS: RefCell<Option<(StatementKey, PolicyAnswers)>> = const { RefCell::new(None) };
 }
 
 fn with_policy_answers<T>(f: impl Fn(&PolicyAnswers) -> T) -> T {
-    let Some(forwarded) = settings::current(c"agno_learnings.forwarded_caller") else {
-        return f(&policy_answers().0);
-    };
-    let key = StatementKey::now(&forwarded);
+    let key = StatementKey::now();
     let known = ANSWERS.with_borrow(|a| a.as_ref().filter(|(k, _)| *k == key).map(|(_, a)| f(a)));
     if let Some(answer) = known {
         return answer;
     }
     let (answers, is_forwarded) = policy_answers();
     let answer = f(&answers);
-    if is_forwarded {
-        ANSWERS.with_borrow_mut(|a| *a = Some((key, answers)));
-    }
+    ANSWERS.with_borrow_mut(|a| *a = is_forwarded.then_some((key, answers)));
     answer
 }
 

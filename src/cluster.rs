@@ -15,6 +15,7 @@
 //! node (`agno_learnings.cluster_secret_file`), like the JWT secret.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use pgrx::pg_sys;
@@ -32,6 +33,60 @@ pub const LIFETIME_SECONDS: i64 = 300;
 
 /// The setting that carries a decision to the workers.
 const FORWARDED: &std::ffi::CStr = c"agno_learnings.forwarded_caller";
+
+/// Its value, kept by PostgreSQL (the setting's storage, written only by the GUC code).
+static mut FORWARDED_VALUE: *mut std::ffi::c_char = std::ptr::null_mut();
+
+/// How often its value has changed in this backend (SET, RESET, the end of a
+/// transaction): what a policy's remembered answers are checked against, for nothing.
+static FORWARDED_CHANGES: AtomicU64 = AtomicU64::new(0);
+
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn forwarded_assigned(
+    _new: *const std::ffi::c_char,
+    _extra: *mut std::ffi::c_void,
+) {
+    FORWARDED_CHANGES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Defines `agno_learnings.forwarded_caller`. Any role may set it (the extension sets it
+/// for its caller); only a value signed with the cluster key is believed, and only in a
+/// session Citus opened.
+pub fn define_forwarded_setting() {
+    // SAFETY: defines a setting whose storage is a static that lives as long as the
+    // backend; PostgreSQL copies the strings.
+    unsafe {
+        pg_sys::DefineCustomStringVariable(
+            FORWARDED.as_ptr(),
+            c"The caller's identity as forwarded to Citus workers (set by the extension).".as_ptr(),
+            c"".as_ptr(),
+            std::ptr::addr_of_mut!(FORWARDED_VALUE),
+            c"".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            (pg_sys::GUC_NO_SHOW_ALL | pg_sys::GUC_NOT_IN_SAMPLE) as i32,
+            None,
+            Some(forwarded_assigned),
+            None,
+        );
+    }
+}
+
+/// How often `agno_learnings.forwarded_caller` has changed in this backend.
+pub fn forwarded_changes() -> u64 {
+    FORWARDED_CHANGES.load(Ordering::Relaxed)
+}
+
+/// The forwarded value, when set.
+fn forwarded_value() -> Option<String> {
+    // SAFETY: the setting's current value, a NUL-terminated string PostgreSQL owns (or
+    // NULL before the setting is defined), copied at once.
+    let value = unsafe { *std::ptr::addr_of!(FORWARDED_VALUE) };
+    if value.is_null() {
+        return None;
+    }
+    let value = unsafe { std::ffi::CStr::from_ptr(value) }.to_string_lossy();
+    (!value.is_empty()).then(|| value.into_owned())
+}
 
 /// Which rows of a learnings table an action reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,7 +152,7 @@ pub fn in_citus_connection() -> bool {
 
 /// The decision forwarded to this session, if any: 401 when it does not verify here.
 pub fn forwarded() -> ApiResult<Option<Decision>> {
-    let Some(token) = settings::current(FORWARDED) else {
+    let Some(token) = forwarded_value() else {
         return Ok(None);
     };
     let decision = VERIFIED.with_borrow(|last| {
@@ -175,27 +230,74 @@ pub fn forward(caller: &Caller) -> ApiResult<()> {
         &EncodingKey::from_secret(&key),
     )
     .map_err(|_| ApiError::new(SqlState::Internal, "the caller could not be signed"))?;
-    // A SET LOCAL statement inside a DO block: Citus repeats SET LOCAL statements (not
-    // set_config) on its worker connections, and only in a transaction block, a function
-    // or a DO block (an autocommit call of ours is neither when it runs its own SQL).
-    // Citus sends them with the BEGIN of each worker's transaction block, which a read
-    // alone opens only inside a coordinated (distributed) transaction, so one is started
-    // when there is none yet: creating an empty intermediate result is the public way to.
-    Spi::run(&format!(
-        "DO $forward$ \
-         DECLARE propagate text := pg_catalog.current_setting('citus.propagate_set_commands', true); \
-         BEGIN \
-           PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', true); \
-           SET LOCAL agno_learnings.forwarded_caller TO {}; \
-           PERFORM pg_catalog.set_config('citus.propagate_set_commands', propagate, true); \
-           IF (pg_catalog.get_current_transaction_id()).transaction_number OPERATOR(pg_catalog.=) 0 THEN \
-             PERFORM pg_catalog.create_intermediate_result('agno_learnings_forwarded', 'SELECT 1 WHERE false'); \
-           END IF; \
-         END $forward$",
+    set_on_workers(&format!(
+        "SET LOCAL agno_learnings.forwarded_caller TO {}",
         pgrx::spi::quote_literal(&token)
     ))?;
     SENT.with_borrow_mut(|sent| *sent = Some((lxid, subxid, decision)));
     Ok(())
+}
+
+/// Runs `f` with `settings` off on the workers too, when `distributed` (the planner
+/// settings of db::in_index_order: a shard's page must be read in its index's order as
+/// well), and sets them back to their defaults there afterwards.
+pub fn off_on_workers<T>(
+    distributed: bool,
+    settings: &[&std::ffi::CStr],
+    f: impl FnOnce() -> ApiResult<T>,
+) -> ApiResult<T> {
+    if !distributed {
+        return f();
+    }
+    let each = |value: &str| {
+        settings
+            .iter()
+            .map(|name| format!("SET LOCAL {} TO {value}", name.to_string_lossy()))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    set_on_workers(&each("off"))?;
+    let result = f()?;
+    set_on_workers(&each("DEFAULT"))?;
+    Ok(result)
+}
+
+/// Runs `set_local` (SET LOCAL statements of ours, no caller input but a quoted literal)
+/// here and on every worker connection of this transaction.
+///
+/// Citus repeats SET LOCAL statements (not set_config) on its worker connections, and
+/// only in a transaction block, a function or a DO block (an autocommit call of ours is
+/// neither when it runs its own SQL), hence the DO block. Citus sends them with the BEGIN
+/// of each worker's transaction block, which a read alone opens only inside a coordinated
+/// (distributed) transaction, so one is started when there is none yet: creating an
+/// empty intermediate result is the public way to.
+fn set_on_workers(set_local: &str) -> ApiResult<()> {
+    Spi::run(&format!(
+        "DO $set$ \
+         DECLARE propagate text := pg_catalog.current_setting('citus.propagate_set_commands', true); \
+         BEGIN \
+           PERFORM pg_catalog.set_config('citus.propagate_set_commands', 'local', true); \
+           {set_local}; \
+           PERFORM pg_catalog.set_config('citus.propagate_set_commands', propagate, true); \
+           IF (pg_catalog.get_current_transaction_id()).transaction_number OPERATOR(pg_catalog.=) 0 THEN \
+             PERFORM pg_catalog.create_intermediate_result('agno_learnings_forwarded', 'SELECT 1 WHERE false'); \
+           END IF; \
+         END $set$"
+    ))?;
+    Ok(())
+}
+
+/// Whether Citus distributes `relation` (false where Citus is not installed).
+pub fn is_distributed(relation: u32) -> ApiResult<bool> {
+    if !citus_installed() {
+        return Ok(false);
+    }
+    Ok(Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS p \
+                         WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1)",
+        &[pg_sys::Oid::from(relation).into()],
+    )?
+    .unwrap_or(false))
 }
 
 /// The decision for `caller`, for the current role and database.
@@ -227,14 +329,14 @@ fn decide(caller: &Caller) -> Decision {
 
 /// Whether a forwarded decision says PostgREST serves the request (see [`Decision::http`]).
 pub fn forwarded_http() -> bool {
-    settings::current(FORWARDED).is_some()
+    forwarded_value().is_some()
         && in_citus_connection()
         && matches!(Caller::current(), Ok(Caller::Forwarded(decision)) if decision.http)
 }
 
 /// The API action a forwarded decision names (see [`Decision::api`]), on a worker.
 pub fn forwarded_api_action() -> Option<Action> {
-    if settings::current(FORWARDED).is_none() || !in_citus_connection() {
+    if forwarded_value().is_none() || !in_citus_connection() {
         return None;
     }
     match Caller::current() {

@@ -154,6 +154,11 @@ pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usiz
 /// rows in order for any page, but the planner cannot tell how many rows an owner has
 /// (user_id keeps no statistics, so that estimates never tell one user's count), and for
 /// a deep page it would rather sort all of an owner's rows, the shared ones included.
+/// The planner settings [`in_index_order`] turns off. jit too: the planner's penalty for
+/// a disabled path is a huge cost, which would otherwise have the page compiled (hundreds
+/// of milliseconds) for a few rows.
+pub const IN_INDEX_ORDER: [&std::ffi::CStr; 3] = [c"enable_sort", c"enable_bitmapscan", c"jit"];
+
 pub fn in_index_order<T>(f: impl FnOnce() -> T) -> T {
     struct Restore(i32);
     impl Drop for Restore {
@@ -164,9 +169,7 @@ pub fn in_index_order<T>(f: impl FnOnce() -> T) -> T {
     }
     // SAFETY: a GUC nest level and three planner settings inside it.
     let _restore = Restore(unsafe { pg_sys::NewGUCNestLevel() });
-    // jit too: the planner's penalty for a disabled path is a huge cost, which would
-    // otherwise have the page compiled (hundreds of milliseconds) for a few rows.
-    for name in [c"enable_sort", c"enable_bitmapscan", c"jit"] {
+    for name in IN_INDEX_ORDER {
         unsafe {
             pg_sys::set_config_option(
                 name.as_ptr(),

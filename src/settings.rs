@@ -38,8 +38,7 @@ pub static JWT_LEEWAY: GucSetting<i32> = GucSetting::<i32>::new(10);
 /// The key a Citus cluster's nodes sign and verify forwarded callers with (src/cluster.rs).
 pub static CLUSTER_SECRET_FILE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(None);
-/// A forwarded caller, set by the extension itself (believed only when it verifies).
-pub static FORWARDED_CALLER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// Largest `content`, `metadata` or PATCH body accepted, in bytes of jsonb: 1 MiB.
 pub static MAX_DOCUMENT_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1 << 20);
 
@@ -104,16 +103,7 @@ pub fn init() {
             GucFlags::default(),
         );
     }
-    // Any role may set it (the extension sets it for the caller); only a value signed with
-    // the cluster key is believed.
-    GucRegistry::define_string_guc(
-        c"agno_learnings.forwarded_caller",
-        c"The caller's identity as forwarded to Citus workers (set by the extension).",
-        c"",
-        &FORWARDED_CALLER,
-        GucContext::Userset,
-        GucFlags::NO_SHOW_ALL,
-    );
+    crate::cluster::define_forwarded_setting();
     GucRegistry::define_int_guc(
         c"agno_learnings.jwt_leeway",
         c"Seconds of clock skew allowed when checking exp and nbf.",

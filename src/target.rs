@@ -13,6 +13,7 @@ use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 use crate::catalog;
+use crate::cluster;
 use crate::db::{self, Access};
 use crate::errors::{shorten, ApiError, ApiResult};
 
@@ -27,6 +28,8 @@ pub struct Target {
     /// Where its exact totals are kept, when they are complete (sql/bootstrap.sql,
     /// learnings_counts): the totals table's name and the relation's oid.
     pub counts: Option<(String, u32)>,
+    /// Whether Citus distributes it.
+    pub distributed: bool,
 }
 
 /// Whether a resolution also finds the table's list totals (lists only: the other
@@ -120,8 +123,18 @@ fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
                        WHERE r.name OPERATOR(pg_catalog.=) $1) AS found ON true",
         home.registry()?
     );
-    let row = catalog::as_owner(home.owner, || {
-        db::texts(Access::Read, &sql, &[DatumWithOid::from(name)])
+    let (row, distributed) = catalog::as_owner(home.owner, || -> ApiResult<_> {
+        let row = db::texts(Access::Read, &sql, &[DatumWithOid::from(name)])?;
+        let relid = row
+            .get(2)
+            .cloned()
+            .flatten()
+            .and_then(|oid| oid.parse::<u32>().ok());
+        let distributed = match relid {
+            Some(relid) => cluster::is_distributed(relid)?,
+            None => false,
+        };
+        Ok((row, distributed))
     })?;
     let database = row.first().cloned().flatten();
     let relation = row.get(1).cloned().flatten();
@@ -136,7 +149,11 @@ fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
     };
     Ok((
         database,
-        relation.map(|relation| Target { relation, counts }),
+        relation.map(|relation| Target {
+            relation,
+            counts,
+            distributed,
+        }),
     ))
 }
 

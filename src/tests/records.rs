@@ -241,7 +241,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             per_schema.as_deref(),
-            Some("agno_learnings_internal 14, public 11")
+            Some("agno_learnings_internal 15, public 11")
         );
     }
 
