@@ -21,6 +21,7 @@
 #   BENCH_SECONDS  seconds per measurement
 #   BENCH_BUILD    skip: use the extension installed now (default: build and install the
 #                  release build first)
+#   BENCH_SHARDS   citus: shards of the distributed table (default 32, Citus's own default)
 #   BENCH_ROWS     http: learnings to load (default 1000000; at most 10000000)
 #   BENCH_WARMUP   http: seconds of warm-up before each measurement (default 2)
 set -euo pipefail
@@ -123,8 +124,9 @@ bench_citus() {
     step "Citus, a coordinator and two workers: the same learnings, distributed"
     citus_cluster_start "$dir" >/dev/null
     citus_database bench
+    [[ "${BENCH_SHARDS:-32}" =~ ^[0-9]+$ ]] || die "BENCH_SHARDS must be a number"
     "$PG_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d bench -f bench/setup.sql \
-        -c "SELECT ai.learnings_distribute()" >/dev/null
+        -c "SELECT ai.learnings_distribute(shard_count => ${BENCH_SHARDS:-32})" >/dev/null
     printf '\nAPI calls (tps), one client\n'
     printf '%-14s %14s %14s %8s\n' pair "one node" "citus 1+2" ratio
     i=0
