@@ -19,7 +19,8 @@ source scripts/lib.sh
 
 if ! citus_installed; then
     echo "65-citus: skipped: Citus is not installed for PostgreSQL $PG_MAJOR" \
-        "(no citus.so in $("$PG_CONFIG" --pkglibdir)); README, \"Scaling out on Citus\", says how to build it"
+        "(its library and control file are not both in $("$PG_CONFIG" --pkglibdir) and" \
+        "$("$PG_CONFIG" --sharedir)/extension); README, \"Scaling out on Citus\", says how to build it"
     exit 0
 fi
 

@@ -5,6 +5,7 @@ and decisions signed as the extension signs them (src/cluster.rs)."""
 import os
 import pathlib
 import subprocess
+import sys
 import time
 
 import jwt
@@ -12,10 +13,12 @@ import psycopg
 import psycopg.sql
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from tokens import ALL_SCOPES, mint  # noqa: E402
 WORKERS = [int(p) for p in os.environ.get("AGNO_CITUS_WORKERS", "").split()]
 KEY_FILE = os.environ.get("AGNO_CITUS_KEY_FILE", "")
 JWT_SECRET = "citus-suite-jwt-secret-0123456789abcdef0123456789"
-SCOPES = ["learnings:read", "learnings:write", "learnings:delete"]
+SCOPES = list(ALL_SCOPES)
 
 
 def conninfo(dbname, user="postgres", port=None):
@@ -69,12 +72,7 @@ def citus_database(name, version=None, distribute=True):
 
 
 def token(sub="alice", scopes=SCOPES, exp_in=3600, **claims):
-    payload = {"exp": int(time.time()) + exp_in, **claims}
-    if sub is not None:
-        payload["sub"] = sub
-    if scopes is not None:
-        payload["scopes"] = list(scopes)
-    return jwt.encode(payload, JWT_SECRET, algorithm="HS256")
+    return mint(JWT_SECRET, sub, scopes, exp_in, **claims)
 
 
 def decision(role="app", db="agno_citus", sub="alice", reach=("own", "own", "own"), exp_in=300, key=None):

@@ -6,12 +6,15 @@ AgentOS app, sharing one HS256 secret; raw HTTP clients; tokens as AgentOS issue
 import http.client
 import json
 import os
-import time
+import pathlib
+import sys
 import urllib.parse
 
-import jwt
 import psycopg
 import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from tokens import ADMIN_SCOPES, ALL_SCOPES, mint  # noqa: E402
 
 
 def _env(name):
@@ -73,17 +76,11 @@ class Tokens:
     def __init__(self, secret):
         self.secret = secret
 
-    def make(self, sub="alice", scopes=("learnings:read", "learnings:write", "learnings:delete"),
-             exp_in=3600, secret=None, **claims):
-        payload = {"exp": int(time.time()) + exp_in, **claims}
-        if sub is not None:
-            payload["sub"] = sub
-        if scopes is not None:
-            payload["scopes"] = list(scopes)
-        return jwt.encode(payload, secret or self.secret, algorithm="HS256")
+    def make(self, sub="alice", scopes=ALL_SCOPES, exp_in=3600, secret=None, **claims):
+        return mint(secret or self.secret, sub, scopes, exp_in, **claims)
 
     def admin(self):
-        return self.make(sub="root", scopes=("agent_os:admin",))
+        return self.make(sub="root", scopes=ADMIN_SCOPES)
 
 
 @pytest.fixture(scope="session")

@@ -10,15 +10,16 @@ import pathlib
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
-import time
 
-import jwt
 import psycopg
 import psycopg.sql
 import pytest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+from tokens import ADMIN_SCOPES, ALL_SCOPES, mint  # noqa: E402
 PG_BINDIR = pathlib.Path("/usr/lib/postgresql/15/bin")
 
 
@@ -91,17 +92,11 @@ class Api:
         self.secret = secret
         self.db = db
 
-    def token(self, sub="alice", scopes=("learnings:read", "learnings:write", "learnings:delete"),
-              exp_in=3600, secret=None, **claims):
-        payload = {"exp": int(time.time()) + exp_in, **claims}
-        if sub is not None:
-            payload["sub"] = sub
-        if scopes is not None:
-            payload["scopes"] = list(scopes)
-        return jwt.encode(payload, secret or self.secret, algorithm="HS256")
+    def token(self, sub="alice", scopes=ALL_SCOPES, exp_in=3600, secret=None, **claims):
+        return mint(secret or self.secret, sub, scopes, exp_in, **claims)
 
     def admin(self):
-        return self.token(sub="root", scopes=("agent_os:admin",))
+        return self.token(sub="root", scopes=ADMIN_SCOPES)
 
 
 @contextlib.contextmanager
