@@ -38,7 +38,8 @@ const FORWARDED: &std::ffi::CStr = c"agno_learnings.forwarded_caller";
 static mut FORWARDED_VALUE: *mut std::ffi::c_char = std::ptr::null_mut();
 
 /// How often its value has changed in this backend (SET, RESET, the end of a
-/// transaction): what a policy's remembered answers are checked against, for nothing.
+/// transaction): what a policy's remembered answers are checked against, without reading
+/// the value for every row.
 static FORWARDED_CHANGES: AtomicU64 = AtomicU64::new(0);
 
 #[pgrx::pg_guard]
