@@ -414,9 +414,11 @@ pub fn as_api<T>(action: Action, f: impl FnOnce() -> ApiResult<T>) -> ApiResult<
     let reset = Reset(API_ACTION.replace(Some(action)));
     let result = f()?;
     drop(reset);
-    // On Citus the call forwarded its caller with the write's reach for reading; the rest
-    // of the transaction reads with the caller's own again.
-    cluster::forward(&Caller::current()?)?;
+    // On Citus the call forwarded its caller with its API action; the rest of the
+    // transaction reads as the caller again (nothing to do on one node).
+    if cluster::citus_installed() {
+        cluster::forward(&Caller::current()?)?;
+    }
     Ok(result)
 }
 

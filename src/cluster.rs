@@ -392,7 +392,7 @@ pub fn cluster_key() -> ApiResult<Option<Vec<u8>>> {
 
 /// Whether the citus extension is installed in this database (looked up once per
 /// transaction: CREATE EXTENSION citus takes effect at the next one).
-fn citus_installed() -> bool {
+pub fn citus_installed() -> bool {
     let lxid = auth::local_transaction_id();
     if let Some(installed) = CITUS.with_borrow(|c| c.filter(|(x, _)| *x == lxid).map(|(_, i)| i)) {
         return installed;
