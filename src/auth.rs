@@ -19,7 +19,7 @@ use pgrx::prelude::*;
 use serde_json::{json, Map, Value};
 
 use crate::catalog;
-use crate::cluster::{self, Decision};
+use crate::cluster::{self, Decision, Reach};
 use crate::errors::{self, ApiError, ApiResult, SqlState};
 use crate::jwt;
 use crate::settings::{
@@ -110,17 +110,12 @@ impl Principal {
     /// 401 once the token has expired (beyond the configured leeway): a transaction that
     /// outlives its token loses the identity, instead of keeping it until it ends.
     fn check_not_expired(&self) -> ApiResult<()> {
-        let Some(expires_at) = self.expires_at else {
-            return Ok(());
-        };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        let leeway = i64::from(jwt::leeway_seconds());
-        if now > expires_at.saturating_add(leeway) {
-            return Err(unauthorized("invalid token: token has expired"));
+        match self.expires_at {
+            Some(exp) if jwt::has_expired(exp) => {
+                Err(unauthorized("invalid token: token has expired"))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn is_admin(&self) -> bool {
@@ -212,9 +207,26 @@ impl Caller {
             )),
         }
     }
-}
 
-impl Caller {
+    /// The rows `action` reaches for this caller: all, its own (and shared ones, to
+    /// read), or none (where [`Caller::scope`] refuses).
+    pub fn reach(&self, action: Action) -> Reach {
+        match self.scope(action) {
+            Ok(Scope::All) => Reach::All,
+            Ok(Scope::User(_)) => Reach::Own,
+            Err(_) => Reach::None,
+        }
+    }
+
+    /// The user this caller acts as, if any.
+    pub fn user_id(&self) -> Option<String> {
+        match self {
+            Caller::Authenticated(principal) => principal.user_id.clone(),
+            Caller::Forwarded(decision) => decision.sub.clone(),
+            Caller::Trusted => None,
+        }
+    }
+
     /// When this caller's identity ends (its token's `exp`), if it does.
     pub fn expires_at(&self) -> Option<i64> {
         match self {
@@ -447,11 +459,7 @@ fn learnings_policy_access(action: &str) -> &'static str {
     let Some(action) = Action::parse(action) else {
         return "none";
     };
-    with_policy_answers(|answers| match action {
-        Action::Read => answers.read,
-        Action::Write => answers.write,
-        Action::Delete => answers.delete,
-    })
+    with_policy_answers(|answers| answers.reach(action).name())
 }
 
 /// The user whose rows a scoped caller may act on; NULL for anyone else (declared in
@@ -470,20 +478,13 @@ fn learnings_policy_allows(action: &str, owner: Option<&str>) -> bool {
     let Some(action) = Action::parse(action) else {
         return false;
     };
-    with_policy_answers(|answers| {
-        let reach = match action {
-            Action::Read => answers.read,
-            Action::Write => answers.write,
-            Action::Delete => answers.delete,
-        };
-        match reach {
-            "all" => true,
-            "own" => match owner {
-                None => action == Action::Read,
-                Some(owner) => answers.user.as_deref() == Some(owner),
-            },
-            _ => false,
-        }
+    with_policy_answers(|answers| match answers.reach(action) {
+        Reach::All => true,
+        Reach::Own => match owner {
+            None => action == Action::Read,
+            Some(owner) => answers.user.as_deref() == Some(owner),
+        },
+        Reach::None => false,
     })
 }
 
@@ -501,10 +502,20 @@ fn learnings_forward_caller() {
 
 /// What the policies ask about a statement's caller.
 struct PolicyAnswers {
-    read: &'static str,
-    write: &'static str,
-    delete: &'static str,
+    read: Reach,
+    write: Reach,
+    delete: Reach,
     user: Option<String>,
+}
+
+impl PolicyAnswers {
+    fn reach(&self, action: Action) -> Reach {
+        match action {
+            Action::Read => self.read,
+            Action::Write => self.write,
+            Action::Delete => self.delete,
+        }
+    }
 }
 
 /// Everything a forwarded caller's answers depend on, within one statement: all cheap to
@@ -567,25 +578,23 @@ fn with_policy_answers<T>(f: impl Fn(&PolicyAnswers) -> T) -> T {
 /// The answers, and whether they come from a forwarded decision.
 fn policy_answers() -> (PolicyAnswers, bool) {
     let caller = Caller::current();
-    let is_forwarded = matches!(caller, Ok(Caller::Forwarded(_)));
-    let reach = |action: Action| match caller.as_ref().map(|c| c.scope(action)) {
-        Ok(Ok(Scope::All)) => "all",
-        Ok(Ok(Scope::User(_))) => "own",
-        _ => "none",
-    };
-    let user = match &caller {
-        Ok(Caller::Authenticated(principal)) => principal.user_id.clone(),
-        Ok(Caller::Forwarded(decision)) => decision.sub.clone(),
-        Ok(Caller::Trusted) | Err(_) => None,
+    let Ok(caller) = caller else {
+        let answers = PolicyAnswers {
+            read: Reach::None,
+            write: Reach::None,
+            delete: Reach::None,
+            user: None,
+        };
+        return (answers, false);
     };
     let answers = PolicyAnswers {
         // An API write reads the rows it touches with the write's scope.
-        read: reach(read_action()),
-        write: reach(Action::Write),
-        delete: reach(Action::Delete),
-        user,
+        read: caller.reach(read_action()),
+        write: caller.reach(Action::Write),
+        delete: caller.reach(Action::Delete),
+        user: caller.user_id(),
     };
-    (answers, is_forwarded)
+    (answers, matches!(caller, Caller::Forwarded(_)))
 }
 
 #[cfg(test)]

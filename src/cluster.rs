@@ -98,6 +98,17 @@ pub enum Reach {
     None,
 }
 
+impl Reach {
+    /// As the one-node policies compare it: 'all', 'own' or 'none'.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Reach::All => "all",
+            Reach::Own => "own",
+            Reach::None => "none",
+        }
+    }
+}
+
 /// What the node where a statement started decided about its caller.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
@@ -171,11 +182,7 @@ pub fn forwarded() -> ApiResult<Option<Decision>> {
         }
     };
     // Checked at every use: a kept decision expires as a token does.
-    if now()
-        > decision
-            .exp
-            .saturating_add(i64::from(jwt::leeway_seconds()))
-    {
+    if jwt::has_expired(decision.exp) {
         return Err(auth::unauthorized(
             "forwarded caller refused: the decision has expired",
         ));
@@ -219,7 +226,7 @@ pub fn forward(caller: &Caller) -> ApiResult<()> {
                     exp: decision.exp,
                     ..d.clone()
                 } == decision
-                && d.exp - now() > LIFETIME_SECONDS / 2
+                && d.exp - jwt::now_seconds() > LIFETIME_SECONDS / 2
         })
     });
     if fresh {
@@ -303,26 +310,16 @@ pub fn is_distributed(relation: u32) -> ApiResult<bool> {
 
 /// The decision for `caller`, for the current role and database.
 fn decide(caller: &Caller) -> Decision {
-    let reach = |action: Action| match caller.scope(action) {
-        Ok(Scope::All) => Reach::All,
-        Ok(Scope::User(_)) => Reach::Own,
-        Err(_) => Reach::None,
-    };
-    let sub = match caller {
-        Caller::Authenticated(principal) => principal.user_id.clone(),
-        Caller::Forwarded(decision) => decision.sub.clone(),
-        Caller::Trusted => None,
-    };
-    let limit = now().saturating_add(LIFETIME_SECONDS);
+    let limit = jwt::now_seconds().saturating_add(LIFETIME_SECONDS);
     let exp = caller.expires_at().map_or(limit, |exp| exp.min(limit));
     Decision {
         role: current_role(),
         db: current_database(),
         exp,
-        sub,
-        read: reach(Action::Read),
-        write: reach(Action::Write),
-        delete: reach(Action::Delete),
+        sub: caller.user_id(),
+        read: caller.reach(Action::Read),
+        write: caller.reach(Action::Write),
+        delete: caller.reach(Action::Delete),
         api: auth::local_api_action(),
         http: crate::postgrest::serving_here(),
     }
@@ -330,18 +327,22 @@ fn decide(caller: &Caller) -> Decision {
 
 /// Whether a forwarded decision says PostgREST serves the request (see [`Decision::http`]).
 pub fn forwarded_http() -> bool {
-    forwarded_value().is_some()
-        && in_citus_connection()
-        && matches!(Caller::current(), Ok(Caller::Forwarded(decision)) if decision.http)
+    session_decision().is_some_and(|decision| decision.http)
 }
 
 /// The API action a forwarded decision names (see [`Decision::api`]), on a worker.
 pub fn forwarded_api_action() -> Option<Action> {
+    session_decision().and_then(|decision| decision.api)
+}
+
+/// The decision this session acts on, when it is a Citus session's forwarded one (the
+/// cheap checks first: one node never resolves a caller for it).
+fn session_decision() -> Option<Decision> {
     if forwarded_value().is_none() || !in_citus_connection() {
         return None;
     }
     match Caller::current() {
-        Ok(Caller::Forwarded(decision)) => decision.api,
+        Ok(Caller::Forwarded(decision)) => Some(decision),
         _ => None,
     }
 }
@@ -430,12 +431,6 @@ fn current_database() -> String {
 fn current_subtransaction() -> pg_sys::SubTransactionId {
     // SAFETY: reads the current transaction state.
     unsafe { pg_sys::GetCurrentSubTransactionId() }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// A fingerprint of this node's cluster key (never the key), for `learnings_distribute`

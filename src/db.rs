@@ -146,6 +146,11 @@ pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usiz
     })?)
 }
 
+/// The planner settings [`in_index_order`] turns off. jit too: the planner's penalty for
+/// a disabled path is a huge cost, which would otherwise have the page compiled (hundreds
+/// of milliseconds) for a few rows.
+pub const IN_INDEX_ORDER: [&std::ffi::CStr; 3] = [c"enable_sort", c"enable_bitmapscan", c"jit"];
+
 /// Runs `f` with the planner's sorts, bitmap scans and JIT switched off, as a function's own
 /// `SET` clause would, undone when `f` returns (and by PostgreSQL's abort processing when
 /// an error ends the transaction).
@@ -154,11 +159,6 @@ pub fn count(access: Access, sql: &str, args: &[DatumWithOid]) -> ApiResult<usiz
 /// rows in order for any page, but the planner cannot tell how many rows an owner has
 /// (user_id keeps no statistics, so that estimates never tell one user's count), and for
 /// a deep page it would rather sort all of an owner's rows, the shared ones included.
-/// The planner settings [`in_index_order`] turns off. jit too: the planner's penalty for
-/// a disabled path is a huge cost, which would otherwise have the page compiled (hundreds
-/// of milliseconds) for a few rows.
-pub const IN_INDEX_ORDER: [&std::ffi::CStr; 3] = [c"enable_sort", c"enable_bitmapscan", c"jit"];
-
 pub fn in_index_order<T>(f: impl FnOnce() -> T) -> T {
     struct Restore(i32);
     impl Drop for Restore {

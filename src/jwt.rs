@@ -206,6 +206,19 @@ fn describe(kind: &ErrorKind) -> Refusal {
     }
 }
 
+/// Now, in epoch seconds (the unit of `exp`).
+pub fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Whether `exp` (epoch seconds) has passed, beyond the configured leeway: the rule for
+/// an identity kept after its token was verified (a principal, a forwarded decision).
+pub fn has_expired(exp: i64) -> bool {
+    now_seconds() > exp.saturating_add(i64::from(leeway_seconds()))
+}
+
 /// The configured clock-skew allowance for `exp` and `nbf`, in seconds (0–86400).
 pub fn leeway_seconds() -> i32 {
     JWT_LEEWAY.get().clamp(0, settings::MAX_LEEWAY)

@@ -123,7 +123,7 @@ fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
                        WHERE r.name OPERATOR(pg_catalog.=) $1) AS found ON true",
         home.registry()?
     );
-    let (row, distributed) = catalog::as_owner(home.owner, || -> ApiResult<_> {
+    let (row, relid, distributed) = catalog::as_owner(home.owner, || -> ApiResult<_> {
         let row = db::texts(Access::Read, &sql, &[DatumWithOid::from(name)])?;
         let relid = row
             .get(2)
@@ -134,15 +134,10 @@ fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
             Some(relid) => cluster::is_distributed(relid)?,
             None => false,
         };
-        Ok((row, distributed))
+        Ok((row, relid, distributed))
     })?;
     let database = row.first().cloned().flatten();
     let relation = row.get(1).cloned().flatten();
-    let relid = row
-        .get(2)
-        .cloned()
-        .flatten()
-        .and_then(|oid| oid.parse::<u32>().ok());
     let counts = match (counts, relid, row.get(3).cloned().flatten().as_deref()) {
         (Some((totals, _)), Some(relid), Some("true")) => Some((totals, relid)),
         _ => None,
