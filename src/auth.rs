@@ -349,9 +349,10 @@ thread_local! {
 pub fn local_transaction_id() -> pg_sys::LocalTransactionId {
     // SAFETY: MyProc is set for every backend that runs SQL.
     unsafe {
-        #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16"))]
+        // 17 moved it into the proc's virtual transaction id.
+        #[cfg(any(feature = "pg15", feature = "pg16"))]
         return (*pg_sys::MyProc).lxid;
-        #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15", feature = "pg16")))]
+        #[cfg(any(feature = "pg17", feature = "pg18"))]
         return (*pg_sys::MyProc).vxid.lxid;
     }
 }

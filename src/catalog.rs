@@ -122,9 +122,10 @@ pub fn home() -> ApiResult<Home> {
 pub fn owns(role: pg_sys::Oid, relation: pg_sys::Oid) -> bool {
     // SAFETY: catalog cache lookups of an existing relation (the caller checked it).
     unsafe {
-        #[cfg(any(feature = "pg13", feature = "pg14", feature = "pg15"))]
+        // 16 replaced the per-catalog ownership checks with one for every object class.
+        #[cfg(feature = "pg15")]
         return pg_sys::pg_class_ownercheck(relation, role);
-        #[cfg(not(any(feature = "pg13", feature = "pg14", feature = "pg15")))]
+        #[cfg(any(feature = "pg16", feature = "pg17", feature = "pg18"))]
         return pg_sys::object_ownercheck(pg_sys::RelationRelationId, relation, role);
     }
 }

@@ -74,16 +74,8 @@ unsafe fn object_names(objects: *mut pg_sys::List) -> Vec<String> {
         .collect()
 }
 
-#[cfg(not(any(feature = "pg13", feature = "pg14")))]
 unsafe fn string_value(node: *mut pg_sys::Node) -> String {
     unsafe { CStr::from_ptr((*(node as *mut pg_sys::String)).sval) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-#[cfg(any(feature = "pg13", feature = "pg14"))]
-unsafe fn string_value(node: *mut pg_sys::Node) -> String {
-    unsafe { CStr::from_ptr((*(node as *mut pg_sys::Value)).val.str_) }
         .to_string_lossy()
         .into_owned()
 }

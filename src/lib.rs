@@ -8,6 +8,14 @@
 
 use pgrx::prelude::*;
 
+// cargo pgrx picks the feature from the pg_config it is given; anything else is a
+// version this extension does not support.
+#[cfg(not(any(feature = "pg15", feature = "pg16", feature = "pg17", feature = "pg18")))]
+compile_error!(
+    "agno_learnings supports PostgreSQL 15, 16, 17 and 18: build with exactly one of the \
+     features pg15, pg16, pg17, pg18 (cargo pgrx chooses it from the pg_config it is given)"
+);
+
 mod api;
 mod auth;
 mod catalog;

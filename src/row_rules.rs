@@ -16,7 +16,7 @@
 //! restricted: the trigger returns at once for them.
 
 use pgrx::prelude::*;
-use pgrx::{pg_sys, AllocatedByPostgres};
+use pgrx::{pg_sys, AllocatedByPostgres, PgTupleDesc};
 
 use crate::auth::{self, Action, Caller, Scope};
 use crate::catalog;
@@ -211,10 +211,15 @@ fn check_sizes(trigger: &PgTrigger) -> ApiResult<()> {
 unsafe fn live_attributes<'a>(
     desc: pg_sys::TupleDesc,
 ) -> impl Iterator<Item = (i32, &'a pg_sys::FormData_pg_attribute, String)> {
-    // SAFETY: natts attributes follow the descriptor's header (the caller's promise).
-    (1..=unsafe { (*desc).natts }).filter_map(move |number| {
-        let att = unsafe { &*(*desc).attrs.as_ptr().add((number - 1) as usize) };
+    // pgrx's descriptor knows where each major version keeps the attributes (`attrs`
+    // up to 17; after the compact ones from 18 on, as PostgreSQL's TupleDescAttr() does).
+    // SAFETY: `desc` is valid (the caller's promise); not reference counted by us.
+    let columns = unsafe { PgTupleDesc::from_pg_unchecked(desc) };
+    (0..columns.len()).filter_map(move |index| {
+        // SAFETY: the attribute lives in `desc`'s memory, valid for 'a (the caller's promise).
+        let att: &'a pg_sys::FormData_pg_attribute = unsafe { &*(columns.get(index)? as *const _) };
         let name = unsafe { std::ffi::CStr::from_ptr(att.attname.data.as_ptr()) };
+        let number = index as i32 + 1;
         (!att.attisdropped).then(|| (number, att, name.to_string_lossy().into_owned()))
     })
 }

@@ -126,13 +126,8 @@ pub fn init() {
     );
     // After this, `SET agno_learnings.<anything undefined>` fails instead of creating a
     // placeholder.
-    #[cfg(not(any(feature = "pg13", feature = "pg14")))]
     unsafe {
         pg_sys::MarkGUCPrefixReserved(c"agno_learnings".as_ptr());
-    }
-    #[cfg(any(feature = "pg13", feature = "pg14"))]
-    unsafe {
-        pg_sys::EmitWarningsOnPlaceholders(c"agno_learnings".as_ptr());
     }
 }
 
