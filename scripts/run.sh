@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# The run command: `bash scripts/run.sh` builds and installs the extension into the system
-# PostgreSQL 15, starts a private cluster that keeps running, creates database `agno` with
-# the extension in schema `ai`, adds a few demo learnings through the SQL API, and prints
-# how to connect.
+# The run command: `bash scripts/run.sh` builds and installs the extension into a
+# PostgreSQL (Debian's 15 unless told otherwise), starts a private cluster that keeps
+# running, creates database `agno` with the extension in schema `ai`, adds a few demo
+# learnings through the SQL API, and prints which PostgreSQL it serves and how to connect.
 #
 #   bash scripts/run.sh          install, start (or reuse) the cluster, set up `agno`
 #   bash scripts/run.sh stop     stop the cluster (data is kept)
 #   bash scripts/run.sh status   is it running, and where
 #   bash scripts/run.sh reset    drop database `agno`, then set it up again as above
 #
+# Which PostgreSQL (README, "Supported PostgreSQL versions"):
+#   AGNO_PG        15 (default: Debian's), 16, 17 or 18 (installed from PyPI when missing)
+#   AGNO_PG_CONFIG the pg_config of any other installation of a supported version
 # Where it runs (the cluster never runs as root; as root it runs as `postgres`):
 #   AGNO_RUN_DIR   data directory, also the unix socket directory and the home of
 #                  postgres.log. Default: /tmp/agno_learnings-run when run as root,
-#                  else .run/pg in the repository.
+#                  else .run/pg in the repository; with -pgNN appended for a version
+#                  other than 15 (a data directory belongs to one major version).
 #   AGNO_PORT      TCP port on 127.0.0.1 (default 54329)
 #   AGNO_RELEASE   1 (default) installs the release build; 0 the debug build
 #   AGNO_HTTP_PORT PostgREST's port on 127.0.0.1 (default 3000; its admin server uses +1)
@@ -29,6 +33,9 @@ if is_root; then
     RUN_DIR="${AGNO_RUN_DIR:-/tmp/agno_learnings-run}"
 else
     RUN_DIR="${AGNO_RUN_DIR:-$AGNO_REPO_ROOT/.run/pg}"
+fi
+if [[ -z "${AGNO_RUN_DIR:-}" && "$PG_MAJOR" != "$AGNO_PG_DEFAULT" ]]; then
+    RUN_DIR+="-pg$PG_MAJOR"
 fi
 RUN_DIR="$(_abs_path "$RUN_DIR")"
 PORT="${AGNO_PORT:-54329}"
@@ -121,7 +128,12 @@ so_after="$(installed_md5 library)"
 sql_after="$(installed_md5 scripts)"
 
 # --- 2. the cluster ----------------------------------------------------------------------
-step "start PostgreSQL in $RUN_DIR on port $PORT"
+step "start PostgreSQL $PG_VERSION in $RUN_DIR on port $PORT"
+made_by="$(as_pg_user cat "$RUN_DIR/PG_VERSION" 2>/dev/null || true)"
+if [[ -n "$made_by" && "$made_by" != "$PG_MAJOR" ]]; then
+    die "$RUN_DIR holds a PostgreSQL $made_by cluster, and this run serves PostgreSQL $PG_MAJOR:" \
+        "choose another AGNO_RUN_DIR (or stop and remove that one)"
+fi
 was_running=0
 if cluster_running "$RUN_DIR"; then
     was_running=1
@@ -237,7 +249,7 @@ step "print how to connect"
 count="$(psql_q -d "$DB" -tAc "SELECT ai.learnings_list() -> 'meta' ->> 'total_count'")"
 cat <<EOF
 
-agno_learnings is running: PostgreSQL ${PG_MAJOR} in $RUN_DIR (port $PGPORT, log $RUN_DIR/postgres.log),
+agno_learnings is running: PostgreSQL ${PG_VERSION} ($PG_CONFIG) in $RUN_DIR (port $PGPORT, log $RUN_DIR/postgres.log),
 database $DB, extension in schema $SCHEMA, $count learnings.
 
 Connect:

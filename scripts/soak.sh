@@ -45,20 +45,7 @@ done
 
 step "check that the extension is installed"
 [[ -f "$("$PG_CONFIG" --sharedir)/extension/agno_learnings.control" ]] ||
-    die "agno_learnings is not installed in the system PostgreSQL 15 (run scripts/test.sh or scripts/run.sh)"
-# An install (lib.sh's install_extension) removes the library before it copies the new
-# one: wait for it rather than fail CREATE EXTENSION in that window.
-wait_for_library() {
-    local so i
-    so="$("$PG_CONFIG" --pkglibdir)/agno_learnings.so"
-    for i in $(seq 1 120); do
-        [[ -f "$so" ]] && return 0
-        ((i == 1)) && log "waiting for $so (an install is under way?)"
-        sleep 1
-    done
-    fail "$so is missing"
-}
-wait_for_library
+    die "agno_learnings is not installed in PostgreSQL $PG_VERSION (run scripts/test.sh or scripts/run.sh)"
 
 step "Python venv and PostgREST"
 ensure_python
@@ -121,7 +108,6 @@ durability="$(psql_q -d postgres -tAc "SELECT current_setting('fsync') || curren
 
 step "database soak: extension, PostgREST roles, soak_sql, JWT secret"
 psql_q -d postgres -c "CREATE DATABASE soak"
-wait_for_library
 psql_q -d soak -c "SET client_min_messages = warning" -c "CREATE SCHEMA ai" -c "CREATE EXTENSION agno_learnings SCHEMA ai"
 psql_q -d soak -v schema=ai -f sql/postgrest.sql
 # The SQL clients log in as an ordinary role: their request.jwt.claims would not be

@@ -1,8 +1,8 @@
 """Shared helpers and fixtures of the issue-5 suites (tests/agno, tests/replica).
 
-They run against a running PostgreSQL 15 cluster given by PGHOST, PGPORT and PGUSER (a
-superuser; scripts/test.sh provides one, the extension's files are installed in the
-system PostgreSQL 15). Each test makes its own databases (from template0, so nothing a
+They run against a running PostgreSQL cluster given by PGHOST, PGPORT and PGUSER (a
+superuser; scripts/test.sh provides one of each supported version, with the extension's
+files installed in that PostgreSQL, whose programs are in AGNO_PG_BINDIR). Each test makes its own databases (from template0, so nothing a
 previous run left in template1 leaks in) and drops them when it ends.
 
 A conftest imports everything from here (`from agnotest import *`), so both suite
@@ -448,7 +448,11 @@ def cluster():
         version = conn.execute("SHOW server_version_num").fetchone()[0]
         assert conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0], \
             "PGUSER must be a superuser"
-    assert version.startswith("15"), f"PostgreSQL 15 expected, server is {version}"
+    # The server must be the one whose tools the suite uses (AGNO_PG_BINDIR, set by
+    # scripts/lib.sh for the version under test).
+    tools = subprocess.run([pg_tool("postgres"), "--version"], capture_output=True, text=True, check=True).stdout
+    major = re.search(r"\(PostgreSQL\) (\d+)", tools).group(1)
+    assert version.startswith(major), f"PostgreSQL {major} expected ({PG_BINDIR}), server is {version}"
     return conninfo()
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the HTTP suite (test_http.py): a running PostgreSQL 15 cluster (PGHOST,
+"""Fixtures of the HTTP suite (test_http.py): a running PostgreSQL cluster (PGHOST,
 PGPORT, PGUSER, as scripts/test.sh provides), fresh databases with the extension, and
 PostgREST. The agno client, lifecycle and standby suites live in tests/agno and
 tests/replica.
@@ -20,7 +20,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
 from tokens import ADMIN_SCOPES, ALL_SCOPES, mint  # noqa: E402
-PG_BINDIR = pathlib.Path("/usr/lib/postgresql/15/bin")
+PG_BINDIR = pathlib.Path(os.environ.get("AGNO_PG_BINDIR", "/usr/lib/postgresql/15/bin"))
 
 
 def conninfo(dbname="postgres", user=None):
