@@ -133,7 +133,7 @@ REVOKE ALL ON agno_learnings_internal.learnings_tables FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('agno_learnings_internal.learnings_tables'::pg_catalog.regclass,
                                            $$WHERE name <> 'agno_learnings'$$::pg_catalog.text);
 
--- Exact list totals without counting rows (README, "Performance"). Every write to a
+-- Exact list totals without counting rows (docs/performance.md). Every write to a
 -- registered table, through any door (the API, PostgREST's table endpoint, plain SQL,
 -- agno's upserts, COPY), adds per-statement deltas here in its own transaction, so a
 -- reader's snapshot sees exactly the deltas of the rows it sees. A total is the sum of a
@@ -273,7 +273,7 @@ REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_fold_counts(oid, agno_l
     FROM PUBLIC;
 
 -- Registration changes what callers' table names resolve to: every backend forgets its
--- resolutions (src/target.rs) when this invalidates the registry's relation cache entry.
+-- resolutions (src/table/target.rs) when this invalidates the registry's relation cache entry.
 CREATE FUNCTION agno_learnings_internal.learnings_invalidate(relation regclass) RETURNS void
 LANGUAGE c STRICT
 SET search_path = pg_catalog, pg_temp
@@ -315,7 +315,7 @@ $is_distributed$;
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_is_distributed(regclass) FROM PUBLIC;
 
 -- What a registered table gets once its layout is checked: the id guard, the list totals
--- and the row-level security policies (src/auth.rs answers the policies' questions).
+-- and the row-level security policies (src/caller/policy.rs answers their questions).
 --
 -- On one node, each policy asks once per statement (its scalar subqueries become
 -- InitPlans). On a table Citus distributes, Citus refuses subqueries in policies: the

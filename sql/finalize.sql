@@ -1,6 +1,6 @@
 -- Runs last in the extension script, once the functions the policies call exist.
 
--- The questions the row-level security policies ask, once per statement (src/auth.rs).
+-- The questions the row-level security policies ask, once per statement (src/caller/policy.rs).
 -- In the internal schema: PostgREST does not serve them, and no role but the extension's
 -- owner can add an overload next to them. Every role subject to the policies executes
 -- them.
@@ -21,7 +21,7 @@ AS 'MODULE_PATHNAME', 'learnings_policy_allows_wrapper';
 
 -- On Citus: sends the caller to the workers (PostgREST's pre-request hook calls it), and
 -- the fingerprint of this node's cluster key that learnings_distribute compares across
--- nodes (src/cluster.rs).
+-- nodes (src/caller/forward.rs).
 CREATE FUNCTION agno_learnings_internal.learnings_forward_caller() RETURNS void
 LANGUAGE c
 SET search_path = pg_catalog, pg_temp
@@ -32,7 +32,7 @@ SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'learnings_cluster_key_id_wrapper';
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_cluster_key_id() FROM PUBLIC;
 
--- Writes through a learnings table keep the API's id rules (src/row_rules.rs). A trigger
+-- Writes through a learnings table keep the API's id rules (src/table/row_rules.rs). A trigger
 -- function runs for whoever writes, whatever its EXECUTE privilege.
 CREATE FUNCTION agno_learnings_internal.learnings_guard_row() RETURNS trigger
 LANGUAGE c
@@ -41,7 +41,7 @@ AS 'MODULE_PATHNAME', 'learnings_guard_row_wrapper';
 REVOKE ALL ON FUNCTION agno_learnings_internal.learnings_guard_row() FROM PUBLIC;
 
 -- DROP EXTENSION (or DROP SCHEMA … CASCADE) must not delete learnings: refused while the
--- extension's table holds rows (src/guard.rs).
+-- extension's table holds rows (src/table/guard.rs).
 CREATE FUNCTION agno_learnings_internal.learnings_guard_drop() RETURNS event_trigger
 LANGUAGE c
 SET search_path = pg_catalog, pg_temp

@@ -39,7 +39,7 @@ GRANT learnings_anon, learnings_user TO learnings_authenticator;
 
 -- On Citus, a request's shard queries reach the workers over connections Citus opens as
 -- the role the request runs as, so learnings_user must be able to log in there (admit it
--- in the workers' pg_hba.conf from the coordinator only; README, Scaling out on Citus).
+-- in the workers' pg_hba.conf from the coordinator only; docs/scaling.md).
 DO $citus$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_extension WHERE extname = 'citus') THEN
@@ -102,7 +102,7 @@ BEGIN
     END;
     IF has_token THEN
         SET LOCAL ROLE learnings_user;
-        -- On Citus, the workers holding the rows learn who is calling (src/cluster.rs).
+        -- On Citus, the workers holding the rows learn who is calling (src/caller/forward.rs).
         IF forward THEN
             PERFORM agno_learnings_internal.learnings_forward_caller();
         END IF;

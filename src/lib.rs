@@ -4,7 +4,10 @@
 //! of learnings tables, and the SQL functions of the contract (`learnings_list`,
 //! `learnings_create`, …), which derive agno's ids, detect conflicts atomically and
 //! answer with AgentOS's JSON envelopes and error codes, and row-level security on every
-//! learnings table that applies the same rules to every client (see `auth`).
+//! learnings table that applies the same rules to every client.
+//!
+//! The modules form layers, each using only those below it (docs/architecture.md;
+//! `src/tests/layers.rs` fails the tests when an import goes up or round):
 
 use pgrx::prelude::*;
 
@@ -16,22 +19,23 @@ compile_error!(
      features pg15, pg16, pg17, pg18 (cargo pgrx chooses it from the pg_config it is given)"
 );
 
+/// 1. errors, settings, the backend's state, SPI, JSON, tokens, ids, catalog, Citus.
+mod base;
+
+/// 2. the sources of identity: a verified token, PostgREST's claims, a forwarded decision.
+mod identity;
+
+/// 3. the caller, resolved once per statement from those sources; the policies' answers.
+mod caller;
+
+/// 4. the learnings tables: which one, its statements, the rules of writes through it.
+mod table;
+
+/// 5. the SQL API's functions, as plain Rust.
 mod api;
-mod auth;
-mod catalog;
-mod cluster;
-mod db;
-mod errors;
-mod guard;
-mod ids;
-mod jsonb;
-mod jwt;
-mod postgrest;
-mod query;
-mod row_rules;
-mod settings;
-mod target;
-mod validate;
+
+/// 6. every function PostgreSQL calls, and how an error reaches its caller.
+mod door;
 
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
@@ -43,10 +47,13 @@ extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
 // Registers the extension's own table, once the policy functions exist.
 extension_sql_file!("../sql/finalize.sql", name = "finalize", finalize);
 
-/// Runs when a backend loads the library: defines the security settings.
+/// Runs when a backend loads the library: defines the settings, then reserves their
+/// prefix (after every definition: see settings::reserve_prefix).
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
-    settings::init();
+    base::settings::init();
+    identity::forwarded::define_setting();
+    base::settings::reserve_prefix();
 }
 
 /// Required by `cargo pgrx test`.

@@ -1,10 +1,10 @@
 //! Plans on 100,000 generated rows: every filter and the default sort are served by an
 //! index, never by a sequential scan and a sort. The statements are the ones the API
-//! builds (`crate::query`), explained with the same parameters it passes.
+//! builds (`crate::table::query`), explained with the same parameters it passes.
 
 #[pgrx::pg_schema]
 mod tests {
-    use crate::query::{self, Column, Direction, Filter, LearningOrder, Page, UserOrder};
+    use crate::table::query::{self, Column, Direction, Filter, LearningOrder, Page, UserOrder};
     use crate::tests::support::*;
     use pgrx::datum::DatumWithOid;
     use pgrx::prelude::*;
@@ -251,7 +251,7 @@ mod tests {
         // in order (no pass over all shared rows), on every page.
         let claims = r#"{"sub": "heavy", "scopes": "learnings:read"}"#;
         let scoped = as_role("app", Some(claims), || {
-            crate::db::in_index_order(|| {
+            crate::base::db::in_index_order(|| {
                 list_plan_with(Filter::default().visible_to("heavy"), RECENT, 1, Some(1))
             })
         });
@@ -266,7 +266,7 @@ mod tests {
             "{scoped:#}"
         );
         let deep = as_role("app", Some(claims), || {
-            crate::db::in_index_order(|| {
+            crate::base::db::in_index_order(|| {
                 list_plan_with(Filter::default().visible_to("heavy"), RECENT, 40, Some(1))
             })
         });

@@ -5,9 +5,12 @@
 
 mod support;
 
+mod caller;
 mod explain;
 mod http;
 mod ids;
+#[cfg(test)]
+mod layers;
 mod lifecycle;
 mod list;
 mod records;

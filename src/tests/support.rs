@@ -1,7 +1,8 @@
 //! Helpers for the `#[pg_test]`s.
 
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use pgrx::prelude::*;
-use serde_json::Value;
+use serde_json::{json as j, Value};
 
 #[pg_schema]
 mod tests {
@@ -157,4 +158,65 @@ pub fn visible_ids() -> Vec<String> {
             .map(|row| row.get::<String>(1).unwrap().unwrap())
             .collect()
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Tokens the tests verify with learnings_authenticate (HS256, a secret file per test).
+
+pub const SECRET: &[u8] = b"a-test-secret-of-at-least-32-bytes!!";
+
+pub fn epoch_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// AgentOS-style claims of `sub` with the three learnings scopes, valid 5 minutes.
+pub fn claims(sub: &str) -> Value {
+    j!({"sub": sub, "scopes": ["learnings:read", "learnings:write", "learnings:delete"], "exp": epoch_now() + 300})
+}
+
+pub fn hs256(claims: &Value) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap()
+}
+
+/// The HMAC secret file of one test, removed when the test ends.
+pub struct SecretFile(std::path::PathBuf);
+
+impl Drop for SecretFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Writes the secret file (with a trailing newline, as editors leave it) and
+/// configures it for this transaction.
+pub fn configure_keys() -> SecretFile {
+    let path =
+        std::env::temp_dir().join(format!("agno_learnings_test_secret_{}", std::process::id()));
+    std::fs::write(&path, [SECRET, b"\n"].concat()).unwrap();
+    set("jwt_secret_file", path.to_str().unwrap());
+    SecretFile(path)
+}
+
+/// Sets `agno_learnings.<setting>` for this transaction.
+pub fn set(setting: &str, value: &str) {
+    Spi::run_with_args(
+        "SELECT set_config('agno_learnings.' || $1, $2, true)",
+        &[setting.into(), value.into()],
+    )
+    .unwrap();
+}
+
+pub fn authenticate(token: &str) -> Value {
+    Spi::get_one_with_args::<pgrx::JsonB>("SELECT learnings_authenticate($1)", &[token.into()])
+        .unwrap()
+        .unwrap()
+        .0
 }

@@ -8,7 +8,6 @@ mod tests {
     use pgrx::prelude::*;
     use serde_json::{json as j, Value};
 
-    const SECRET: &[u8] = b"a-test-secret-of-at-least-32-bytes!!";
     const RSA_PRIVATE: &[u8] = include_bytes!("../../tests/keys/rsa_private.pem");
     const RSA_PUBLIC: &str = include_str!("../../tests/keys/rsa_public.pem");
     const RSA_OTHER_PRIVATE: &[u8] = include_bytes!("../../tests/keys/rsa_other_private.pem");
@@ -34,64 +33,10 @@ mod tests {
         out
     }
 
-    fn now() -> i64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs() as i64
-    }
-
-    fn claims(sub: &str) -> Value {
-        j!({"sub": sub, "scopes": ["learnings:read", "learnings:write", "learnings:delete"], "exp": now() + 300})
-    }
-
-    fn hs256(claims: &Value) -> String {
-        encode(
-            &Header::new(Algorithm::HS256),
-            claims,
-            &EncodingKey::from_secret(SECRET),
-        )
-        .unwrap()
-    }
-
     fn rs256(claims: &Value, key: &[u8], kid: Option<&str>) -> String {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = kid.map(str::to_string);
         encode(&header, claims, &EncodingKey::from_rsa_pem(key).unwrap()).unwrap()
-    }
-
-    /// The HMAC secret file of one test, removed when the test ends.
-    struct SecretFile(std::path::PathBuf);
-
-    impl Drop for SecretFile {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-
-    /// Writes the secret file (with a trailing newline, as editors leave it) and
-    /// configures it for this transaction.
-    fn configure_keys() -> SecretFile {
-        let path =
-            std::env::temp_dir().join(format!("agno_learnings_test_secret_{}", std::process::id()));
-        std::fs::write(&path, [SECRET, b"\n"].concat()).unwrap();
-        set("jwt_secret_file", path.to_str().unwrap());
-        SecretFile(path)
-    }
-
-    fn set(setting: &str, value: &str) {
-        Spi::run_with_args(
-            "SELECT set_config('agno_learnings.' || $1, $2, true)",
-            &[setting.into(), value.into()],
-        )
-        .unwrap();
-    }
-
-    fn authenticate(token: &str) -> Value {
-        Spi::get_one_with_args::<pgrx::JsonB>("SELECT learnings_authenticate($1)", &[token.into()])
-            .unwrap()
-            .unwrap()
-            .0
     }
 
     fn refused(token: &str) {
@@ -166,7 +111,7 @@ mod tests {
         authenticate(&rs256(&claims("alice"), RSA_PRIVATE, Some("test-rsa-1")));
         // Scopes as OAuth's space-separated string; the admin scope; a numeric subject.
         let who = authenticate(&hs256(
-            &j!({"sub": "alice", "scopes": "agent_os:admin learnings:read", "exp": now() + 60}),
+            &j!({"sub": "alice", "scopes": "agent_os:admin learnings:read", "exp": epoch_now() + 60}),
         ));
         assert_eq!(who["admin"], true);
         assert_eq!(who["scopes"], j!(["agent_os:admin", "learnings:read"]));
@@ -179,7 +124,7 @@ mod tests {
         set("scopes_claim", "scope");
         set("admin_scope", "ops:all");
         let who = authenticate(&hs256(
-            &j!({"uid": "carol", "scope": "ops:all", "exp": now() + 60}),
+            &j!({"uid": "carol", "scope": "ops:all", "exp": epoch_now() + 60}),
         ));
         assert_eq!(
             who,
@@ -230,9 +175,9 @@ mod tests {
             ),
             (
                 "expired beyond the leeway",
-                hs256(&good(j!({"exp": now() - 30}))),
+                hs256(&good(j!({"exp": epoch_now() - 30}))),
             ),
-            ("not valid yet", hs256(&good(j!({"nbf": now() + 60})))),
+            ("not valid yet", hs256(&good(j!({"nbf": epoch_now() + 60})))),
             ("wrong audience", hs256(&good(j!({"aud": "someone-else"})))),
             (
                 "no audience",
@@ -257,7 +202,7 @@ mod tests {
             ),
             (
                 "expiry as text",
-                hs256(&good(j!({"exp": (now() + 60).to_string()}))),
+                hs256(&good(j!({"exp": (epoch_now() + 60).to_string()}))),
             ),
             ("malformed base64", "eyJ!!!.e30.c2ln".to_string()),
             ("not a JWT", "hello".to_string()),
@@ -311,7 +256,7 @@ mod tests {
         // The good token passes, so each refusal above was for its one defect.
         authenticate(&hs256(&good(j!({}))));
         // Within the leeway (10 s by default), a just-expired token still passes.
-        authenticate(&hs256(&good(j!({"exp": now() - 5}))));
+        authenticate(&hs256(&good(j!({"exp": epoch_now() - 5}))));
         // An algorithm that is not allowed.
         set("jwt_algorithms", "RS256");
         refused(&hs256(&good(j!({}))));
@@ -360,7 +305,7 @@ mod tests {
         as_role("app", None, || {
             // Expired 5 s ago, within the 10 s leeway: accepted…
             let mut c = claims("alice");
-            c["exp"] = j!(now() - 5);
+            c["exp"] = j!(epoch_now() - 5);
             authenticate(&hs256(&c));
             assert_eq!(visible_ids(), ["p_alice"]);
         });

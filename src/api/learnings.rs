@@ -1,27 +1,29 @@
 //! The SQL API (contract section 3): seven functions with AgentOS's names, parameters,
 //! JSON envelopes and errors.
 //!
-//! Each `#[pg_extern]` function only unpacks its arguments and raises what its inner
-//! function returns; the work happens in the inner function, where `?` carries errors
-//! and every Rust value is dropped before [`errors::unwrap_or_raise`] reports one.
-//! All functions run with the caller's rights (SECURITY INVOKER) and a pinned
-//! `search_path`, so the table's privileges and row-level security always apply and no
-//! object in the caller's schemas can stand in for ours.
+//! Layer: api (uses table, caller, identity, base). Each public function is one SQL
+//! function's body, called by its wrapper in the door (src/door.rs) with the arguments
+//! as PostgreSQL passed them; errors come back as values, and the door raises them. The
+//! functions run with the caller's rights (SECURITY INVOKER) and a pinned `search_path`,
+//! so the table's privileges and row-level security always apply and no object in the
+//! caller's schemas can stand in for ours.
 
 use pgrx::datum::DatumWithOid;
-use pgrx::prelude::*;
+use pgrx::pg_sys;
 
-use crate::auth::{self, Action, Caller, Scope};
-use crate::catalog;
-use crate::cluster;
-use crate::db::{self, Access, Plan};
-use crate::errors::{self, ApiError, ApiResult};
-use crate::ids::{self, Identity, LearningId};
-use crate::jsonb::Jsonb;
-use crate::postgrest;
-use crate::query::{self, Column, Filter, LearningOrder, Page, UserOrder};
-use crate::target::{self, Target, Totals};
-use crate::validate::{self, Changes};
+use crate::base::catalog;
+use crate::base::citus;
+use crate::base::db::{self, Access, Plan};
+use crate::base::errors::{self, ApiError, ApiResult};
+use crate::base::ids::{self, Identity, LearningId};
+use crate::base::jsonb::Jsonb;
+use crate::base::postgrest;
+use crate::base::validate::{self, Changes};
+use crate::caller::forward;
+use crate::caller::{self, Caller, Scope};
+use crate::identity::Action;
+use crate::table::query::{self, Column, Filter, LearningOrder, Page, UserOrder};
+use crate::table::target::{self, Target, Totals};
 
 /// Who is calling and which rows it may act on for `action`: 401/403 otherwise. Comes
 /// first, as AgentOS's authentication middleware does.
@@ -29,14 +31,22 @@ fn authorize(action: Action) -> ApiResult<Scope> {
     let caller = Caller::current()?;
     let scope = caller.scope(action)?;
     // On Citus, the workers that hold the rows learn who is calling (a no-op on one node).
-    cluster::forward(&caller)?;
+    forward::forward(&caller)?;
     Ok(scope)
+}
+
+/// Runs one of the API's writes as `action` for the policies (caller::as_api), then, on
+/// Citus, forwards the caller again for the rest of the transaction.
+fn as_api<T>(action: Action, f: impl FnOnce() -> ApiResult<T>) -> ApiResult<T> {
+    let result = caller::as_api(action, f)?;
+    forward::after_api_call()?;
+    Ok(result)
 }
 
 /// A scoped caller may name no user or itself; another user is `forbidden` (403).
 fn check_user(scope: &Scope, user_id: Option<&str>, forbidden: &str) -> ApiResult<()> {
     match (scope, user_id) {
-        (Scope::User(me), Some(other)) if other != me => Err(auth::forbidden(forbidden)),
+        (Scope::User(me), Some(other)) if other != me => Err(ApiError::forbidden(forbidden)),
         _ => Ok(()),
     }
 }
@@ -90,7 +100,7 @@ impl Call {
         let statement = query::owner(&self.target.relation, &self.record_filter(learning_id));
         match db::texts(Access::Read, &statement.sql, &statement.args)?.as_slice() {
             [] => Err(learning_not_found()),
-            [_, None] => Err(auth::forbidden(
+            [_, None] => Err(ApiError::forbidden(
                 "Only admins can modify learnings that have no owner (user_id is null)",
             )),
             _ => Ok(()),
@@ -150,25 +160,24 @@ fn envelope(sql: &str, args: &[DatumWithOid]) -> ApiResult<Jsonb> {
 // ---------------------------------------------------------------------------------------
 // learnings_list
 
+/// `learnings_list`.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(stable)]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_list(
-    learning_type: default!(Option<&str>, "NULL"),
-    user_id: default!(Option<&str>, "NULL"),
-    agent_id: default!(Option<&str>, "NULL"),
-    team_id: default!(Option<&str>, "NULL"),
-    session_id: default!(Option<&str>, "NULL"),
-    namespace: default!(Option<&str>, "NULL"),
-    entity_id: default!(Option<&str>, "NULL"),
-    entity_type: default!(Option<&str>, "NULL"),
-    limit: default!(Option<i32>, 100),
-    page: default!(Option<i32>, 1),
-    sort_by: default!(Option<&str>, "NULL"),
-    sort_order: default!(Option<&str>, "'desc'"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) -> Jsonb {
+pub fn list(
+    learning_type: Option<&str>,
+    user_id: Option<&str>,
+    agent_id: Option<&str>,
+    team_id: Option<&str>,
+    session_id: Option<&str>,
+    namespace: Option<&str>,
+    entity_id: Option<&str>,
+    entity_type: Option<&str>,
+    limit: Option<i32>,
+    page: Option<i32>,
+    sort_by: Option<&str>,
+    sort_order: Option<&str>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<Jsonb> {
     let filter = Filter::default()
         .equal(Column::LearningType, learning_type)
         .equal(Column::AgentId, agent_id)
@@ -187,7 +196,7 @@ fn learnings_list(
         entity_type,
     ];
     let kept_total = others.iter().all(Option::is_none).then_some(learning_type);
-    let result = list(
+    list_page(
         filter,
         kept_total,
         user_id,
@@ -197,12 +206,11 @@ fn learnings_list(
         sort_order,
         db_id,
         table,
-    );
-    errors::unwrap_or_raise(result)
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
-fn list(
+fn list_page(
     filter: Filter,
     kept_total: Option<Option<&str>>,
     user_id: Option<&str>,
@@ -235,7 +243,7 @@ fn list(
         && matches!(order, LearningOrder::Recent(_))
     {
         return db::in_index_order(|| {
-            cluster::off_on_workers(call.target.distributed, &db::IN_INDEX_ORDER, || {
+            citus::off_on_workers(call.target.distributed, &db::IN_INDEX_ORDER, || {
                 envelope(&statement.sql, &statement.args)
             })
         });
@@ -246,23 +254,22 @@ fn list(
 // ---------------------------------------------------------------------------------------
 // learnings_create
 
+/// `learnings_create`.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_create(
-    learning_type: default!(Option<&str>, "NULL"),
-    content: default!(Option<Jsonb>, "NULL"),
-    namespace: default!(Option<&str>, "NULL"),
-    user_id: default!(Option<&str>, "NULL"),
-    agent_id: default!(Option<&str>, "NULL"),
-    team_id: default!(Option<&str>, "NULL"),
-    session_id: default!(Option<&str>, "NULL"),
-    entity_id: default!(Option<&str>, "NULL"),
-    entity_type: default!(Option<&str>, "NULL"),
-    metadata: default!(Option<Jsonb>, "NULL"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) -> Jsonb {
+pub fn create(
+    learning_type: Option<&str>,
+    content: Option<Jsonb>,
+    namespace: Option<&str>,
+    user_id: Option<&str>,
+    agent_id: Option<&str>,
+    team_id: Option<&str>,
+    session_id: Option<&str>,
+    entity_id: Option<&str>,
+    entity_type: Option<&str>,
+    metadata: Option<Jsonb>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<Jsonb> {
     let record = NewRecord {
         learning_type,
         content,
@@ -275,7 +282,7 @@ fn learnings_create(
         entity_type,
         metadata,
     };
-    errors::unwrap_or_raise(auth::as_api(Action::Write, || create(record, db_id, table)))
+    as_api(Action::Write, || create_record(record, db_id, table))
 }
 
 /// The body of a create request.
@@ -292,7 +299,7 @@ struct NewRecord<'a> {
     metadata: Option<Jsonb>,
 }
 
-fn create(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Jsonb> {
+fn create_record(new: NewRecord, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Jsonb> {
     let scope = authorize(Action::Write)?;
     check_user(
         &scope,
@@ -381,17 +388,12 @@ fn conflict(learning_type: &str, id: Option<&str>) -> ApiError {
 // ---------------------------------------------------------------------------------------
 // learnings_get
 
-#[pg_extern(stable)]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_get(
-    learning_id: default!(Option<&str>, "NULL"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) -> Jsonb {
-    errors::unwrap_or_raise(get(learning_id, db_id, table))
-}
-
-fn get(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> ApiResult<Jsonb> {
+/// `learnings_get`.
+pub fn get(
+    learning_id: Option<&str>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<Jsonb> {
     let scope = authorize(Action::Read)?;
     let learning_id = validate::given("learning_id", learning_id)?;
     fetch(&Call::on(scope, db_id, table)?, learning_id)
@@ -407,21 +409,20 @@ fn fetch(call: &Call, learning_id: &str) -> ApiResult<Jsonb> {
 // ---------------------------------------------------------------------------------------
 // learnings_update
 
-#[pg_extern]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_update(
-    learning_id: default!(Option<&str>, "NULL"),
-    changes: default!(Option<Jsonb>, "NULL"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) -> Jsonb {
-    errors::unwrap_or_raise(auth::as_api(Action::Write, || {
-        update(learning_id, changes, db_id, table)
-    }))
+/// `learnings_update`.
+pub fn update(
+    learning_id: Option<&str>,
+    changes: Option<Jsonb>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<Jsonb> {
+    as_api(Action::Write, || {
+        update_record(learning_id, changes, db_id, table)
+    })
 }
 
-fn update(
-    learning_id: default!(Option<&str>, "NULL"),
+fn update_record(
+    learning_id: Option<&str>,
     changes: Option<Jsonb>,
     db_id: Option<&str>,
     table: Option<&str>,
@@ -450,19 +451,20 @@ fn update(
 // ---------------------------------------------------------------------------------------
 // learnings_delete
 
-#[pg_extern]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_delete(
-    learning_id: default!(Option<&str>, "NULL"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) {
-    errors::unwrap_or_raise(auth::as_api(Action::Delete, || {
-        delete(learning_id, db_id, table)
-    }))
+/// `learnings_delete`.
+pub fn delete(
+    learning_id: Option<&str>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<()> {
+    as_api(Action::Delete, || delete_record(learning_id, db_id, table))
 }
 
-fn delete(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -> ApiResult<()> {
+fn delete_record(
+    learning_id: Option<&str>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<()> {
     let scope = authorize(Action::Delete)?;
     let learning_id = validate::given("learning_id", learning_id)?;
     let call = Call::on(scope, db_id, table)?;
@@ -477,21 +479,20 @@ fn delete(learning_id: Option<&str>, db_id: Option<&str>, table: Option<&str>) -
 // ---------------------------------------------------------------------------------------
 // learnings_list_users
 
+/// `learnings_list_users`.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern(stable)]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_list_users(
-    learning_type: default!(Option<&str>, "NULL"),
-    user_id: default!(Option<&str>, "NULL"),
-    limit: default!(Option<i32>, 20),
-    page: default!(Option<i32>, 1),
-    sort_by: default!(Option<&str>, "NULL"),
-    sort_order: default!(Option<&str>, "'desc'"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) -> Jsonb {
+pub fn list_users(
+    learning_type: Option<&str>,
+    user_id: Option<&str>,
+    limit: Option<i32>,
+    page: Option<i32>,
+    sort_by: Option<&str>,
+    sort_order: Option<&str>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<Jsonb> {
     let filter = Filter::default().equal(Column::LearningType, learning_type);
-    let result = list_users(
+    users_page(
         filter,
         user_id,
         limit.unwrap_or(20),
@@ -500,12 +501,11 @@ fn learnings_list_users(
         sort_order,
         db_id,
         table,
-    );
-    errors::unwrap_or_raise(result)
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
-fn list_users(
+fn users_page(
     filter: Filter,
     user_id: Option<&str>,
     limit: i32,
@@ -532,20 +532,19 @@ fn list_users(
 // ---------------------------------------------------------------------------------------
 // learnings_delete_user
 
-#[pg_extern]
-#[search_path(pg_catalog, pg_temp)]
-fn learnings_delete_user(
-    user_id: default!(Option<&str>, "NULL"),
-    learning_type: default!(Option<&str>, "NULL"),
-    db_id: default!(Option<&str>, "NULL"),
-    table: default!(Option<&str>, "NULL"),
-) {
-    errors::unwrap_or_raise(auth::as_api(Action::Delete, || {
-        delete_user(user_id, learning_type, db_id, table)
-    }))
+/// `learnings_delete_user`.
+pub fn delete_user(
+    user_id: Option<&str>,
+    learning_type: Option<&str>,
+    db_id: Option<&str>,
+    table: Option<&str>,
+) -> ApiResult<()> {
+    as_api(Action::Delete, || {
+        delete_users_rows(user_id, learning_type, db_id, table)
+    })
 }
 
-fn delete_user(
+fn delete_users_rows(
     user_id: Option<&str>,
     learning_type: Option<&str>,
     db_id: Option<&str>,

@@ -1,7 +1,8 @@
 //! The security settings (contract section 5), as PostgreSQL settings.
 //!
-//! Every setting but `forwarded_caller` (src/cluster.rs) is `SUSET`: only a superuser changes it, per database or role with
-//! `ALTER DATABASE/ROLE … SET`, or in postgresql.conf. The `agno_learnings.` prefix is
+//! Layer: base (uses nothing of the crate). Every setting here is `SUSET`: only a
+//! superuser changes it, per database or role with `ALTER DATABASE/ROLE … SET`, or in
+//! postgresql.conf (the one other, `forwarded_caller`, is identity/forwarded.rs's). The `agno_learnings.` prefix is
 //! reserved once the library is loaded, and a value a non-superuser `SET` before that (a
 //! placeholder) is discarded by PostgreSQL when the library defines the setting; the
 //! extension only ever reads these values through the library, never through SQL.
@@ -35,7 +36,7 @@ pub static JWT_ALGORITHMS: GucSetting<Option<CString>> = GucSetting::<Option<CSt
 pub static JWT_AUDIENCE: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static JWT_ISSUER: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static JWT_LEEWAY: GucSetting<i32> = GucSetting::<i32>::new(10);
-/// The key a Citus cluster's nodes sign and verify forwarded callers with (src/cluster.rs).
+/// The key a Citus cluster's nodes sign and verify forwarded callers with (base/citus.rs).
 pub static CLUSTER_SECRET_FILE: GucSetting<Option<CString>> =
     GucSetting::<Option<CString>>::new(None);
 
@@ -103,7 +104,6 @@ pub fn init() {
             GucFlags::default(),
         );
     }
-    crate::cluster::define_forwarded_setting();
     GucRegistry::define_int_guc(
         c"agno_learnings.jwt_leeway",
         c"Seconds of clock skew allowed when checking exp and nbf.",
@@ -124,8 +124,15 @@ pub fn init() {
         GucContext::Suset,
         GucFlags::default(),
     );
-    // After this, `SET agno_learnings.<anything undefined>` fails instead of creating a
-    // placeholder.
+}
+
+/// Reserves the `agno_learnings.` prefix: after this, `SET agno_learnings.<anything
+/// undefined>` fails instead of creating a placeholder, and placeholders set before the
+/// library loaded are dropped. Called once every setting of the library is defined (a
+/// placeholder of a setting defined later would be lost: Citus sets the forwarded
+/// caller before a worker session loads the library).
+pub fn reserve_prefix() {
+    // SAFETY: a plain call at library load.
     unsafe {
         pg_sys::MarkGUCPrefixReserved(c"agno_learnings".as_ptr());
     }
@@ -158,6 +165,26 @@ pub fn roles(setting: &GucSetting<Option<CString>>) -> Vec<pg_sys::Oid> {
 /// The document size cap, in bytes.
 pub fn max_document_bytes() -> usize {
     usize::try_from(MAX_DOCUMENT_BYTES.get()).unwrap_or(usize::MAX)
+}
+
+/// A hash of the current values of `names` (unset and empty alike), read in place: what
+/// is kept for the values of settings is checked against it without copying them.
+pub fn fingerprint(names: &[&CStr]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for name in names {
+        // SAFETY: GetConfigOption returns NULL or the setting's current value, read at once.
+        let value = unsafe { pg_sys::GetConfigOption(name.as_ptr(), true, false) };
+        if value.is_null() {
+            hasher.write_u8(0);
+        } else {
+            hasher.write_u8(1);
+            unsafe { CStr::from_ptr(value) }
+                .to_bytes()
+                .hash(&mut hasher);
+        }
+    }
+    hasher.finish()
 }
 
 /// Any setting by name (for example PostgREST's `request.jwt.claims`), with unset and

@@ -8,6 +8,8 @@
 //! registry lookup, the checks) are prepared once per backend and reused; PostgreSQL's
 //! plan cache replans them when a table, the role or row-level security changes. Lists,
 //! whose filters decide between indexes, are planned per call with their values.
+//!
+//! Layer: base (uses errors, jsonb).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -18,8 +20,8 @@ use pgrx::PgOid;
 
 use pgrx::pg_sys;
 
-use crate::errors::{ApiError, ApiResult, SqlState};
-use crate::jsonb::Jsonb;
+use crate::base::errors::{ApiError, ApiResult, SqlState};
+use crate::base::jsonb::Jsonb;
 
 /// Whether a statement may change data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

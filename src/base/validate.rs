@@ -3,11 +3,13 @@
 //! Text limits keep every value within what the table's btree indexes can hold (an index
 //! entry must fit in a third of a page, about 2.7 kB): identity fields are capped at
 //! 512 bytes and derived ids at 1024, so even the widest composite index entry fits.
+//!
+//! Layer: base (uses db, errors, jsonb, settings).
 
-use crate::db::{self, Access};
-use crate::errors::{shorten, ApiError, ApiResult};
-use crate::jsonb::Jsonb;
-use crate::settings;
+use crate::base::db::{self, Access};
+use crate::base::errors::{shorten, ApiError, ApiResult};
+use crate::base::jsonb::Jsonb;
+use crate::base::settings;
 
 /// Longest identity field (learning_type, user_id, …), in bytes.
 pub const MAX_FIELD_BYTES: usize = 512;

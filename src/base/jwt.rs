@@ -1,11 +1,13 @@
 //! Verifying JWTs inside the database with `jsonwebtoken`, against the keys the
-//! administrator configured (see [`crate::settings`]).
+//! administrator configured (see [`crate::base::settings`]).
 //!
 //! The key is chosen by the token's algorithm family (a `kid` selects from the JWKS), so
 //! a key of one family can never verify a token of another: an HS256 token "signed" with
 //! the RSA public key is checked against the HMAC secret, not the public key. Every
 //! `Validation` field is set explicitly; the crate's defaults (60 s leeway, no `nbf`,
 //! `aud` rejected when unconfigured) are not AgentOS's.
+//!
+//! Layer: base (uses settings).
 
 use std::str::FromStr;
 
@@ -14,7 +16,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Header, Validation};
 use serde_json::{Map, Value};
 
-use crate::settings::{
+use crate::base::settings::{
     self, JWT_ALGORITHMS, JWT_AUDIENCE, JWT_ISSUER, JWT_JWKS, JWT_LEEWAY, JWT_PUBLIC_KEY,
 };
 

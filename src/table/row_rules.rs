@@ -14,35 +14,32 @@
 //!
 //! The table's owner and roles that bypass row-level security (the agent runtime) are not
 //! restricted: the trigger returns at once for them.
+//!
+//! Layer: table (uses caller, identity, base). The trigger function itself is the door's
+//! (src/door.rs, `learnings_guard_row`).
 
 use pgrx::prelude::*;
 use pgrx::{pg_sys, AllocatedByPostgres, PgTupleDesc};
 
-use crate::auth::{self, Action, Caller, Scope};
-use crate::catalog;
-use crate::db::{self, Access};
-use crate::errors::{self, ApiError, ApiResult, SqlState};
-use crate::ids::{self, Identity, LearningId};
-use crate::jsonb::Jsonb;
-use crate::validate;
+use crate::base::catalog;
+use crate::base::db::{self, Access};
+use crate::base::errors::{self, ApiError, ApiResult, SqlState};
+use crate::base::ids::{self, Identity, LearningId};
+use crate::base::jsonb::Jsonb;
+use crate::base::validate;
+use crate::caller::forward;
+use crate::caller::{Caller, Scope};
+use crate::identity::Action;
 
 /// Columns a write through the table may change; every other one is the record's identity.
 const MUTABLE_COLUMNS: [&str; 3] = ["content", "metadata", "updated_at"];
-
-/// The trigger function (declared in sql/finalize.sql, with a pinned search_path).
-#[pg_trigger(sql = false)]
-fn learnings_guard_row<'a>(
-    trigger: &'a PgTrigger<'a>,
-) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, pgrx::trigger_support::PgTriggerError> {
-    errors::unwrap_or_raise(check(trigger));
-    Ok(trigger.new())
-}
 
 fn internal(what: impl std::fmt::Display) -> ApiError {
     ApiError::new(SqlState::Internal, format!("learnings_guard_row: {what}"))
 }
 
-fn check(trigger: &PgTrigger) -> ApiResult<()> {
+/// The rules for one row written through the table; `Ok` lets the write go on.
+pub fn check(trigger: &PgTrigger) -> ApiResult<()> {
     let relation = trigger.relid().map_err(internal)?;
     if !subject_to_rls(relation) {
         return Ok(());
@@ -96,12 +93,14 @@ fn check_insert(trigger: &PgTrigger, row: &Row) -> ApiResult<()> {
     let scope = Caller::current()?.scope(Action::Write)?;
     if let Scope::User(me) = &scope {
         if row.user_id.as_deref() != Some(me.as_str()) {
-            return Err(auth::forbidden("Cannot create learnings for another user"));
+            return Err(ApiError::forbidden(
+                "Cannot create learnings for another user",
+            ));
         }
     }
     check_id(row)?;
     // The API's own creates answer a hidden conflict themselves, after their insert.
-    if auth::api_action().is_none() {
+    if forward::api_action().is_none() {
         check_not_hidden(trigger, &row.learning_id)?;
     }
     Ok(())
@@ -167,7 +166,7 @@ fn check_not_hidden(trigger: &PgTrigger, learning_id: &str) -> ApiResult<()> {
         [] => return Ok(()),
         [owner_id, ..] => owner_id.clone(),
     };
-    let visible = match Caller::current()?.scope(auth::read_action()) {
+    let visible = match Caller::current()?.scope(forward::read_action()) {
         Ok(Scope::All) => true,
         Ok(Scope::User(me)) => owner_id.is_none_or(|u| u == me),
         Err(_) => false,

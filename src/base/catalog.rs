@@ -6,14 +6,15 @@
 //! statements, run by whoever calls them (a superuser included). So the extension's
 //! relations are named with their schema, looked up here; its internals live in
 //! `agno_learnings_internal`, a schema only the extension's owner controls.
+//!
+//! Layer: base (uses db, errors).
 
 use std::cell::RefCell;
 
 use pgrx::pg_sys;
 
-use crate::db::{self, Access};
-
-use crate::errors::{ApiError, ApiResult, SqlState};
+use crate::base::db::{self, Access};
+use crate::base::errors::{ApiError, ApiResult, SqlState};
 
 /// The extension, its own learnings table and its owner.
 #[derive(Clone, Debug)]
@@ -38,11 +39,11 @@ thread_local! {
     static WATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// What the extension keeps per backend (its home here, resolved table names in
-/// `target`) is forgotten at every relation cache invalidation: DROP/CREATE EXTENSION,
-/// ALTER EXTENSION UPDATE, a registered table dropped, renamed or altered, and the
-/// registry changed (registration invalidates it) all send one, to every backend.
-pub fn watch_relations() {
+/// The extension's home is forgotten at every relation cache invalidation: DROP/CREATE
+/// EXTENSION, ALTER EXTENSION UPDATE and the registry changed (registration invalidates
+/// it) all send one, to every backend. (table/target.rs forgets its resolutions the same
+/// way, with a callback of its own.)
+fn watch_relations() {
     if WATCHING.get() {
         return;
     }
@@ -55,7 +56,6 @@ pub fn watch_relations() {
 #[pgrx::pg_guard]
 unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
     HOME.with_borrow_mut(|h| *h = None);
-    crate::target::forget();
 }
 
 /// The extension's table and owner, kept until a relation changes.

@@ -1,8 +1,11 @@
 //! The contract's errors (section 4) and how they reach PostgreSQL.
 //!
-//! Every failure the caller can cause is an [`ApiError`] carrying one of the contract's
-//! SQLSTATEs. PostgREST maps those codes to AgentOS's HTTP statuses (`PTxyz` → xyz,
-//! 42501 → 403, 23505 → 409, 22023 → 400).
+//! Layer: base (uses nothing of the crate). Every failure the caller can cause is an
+//! [`ApiError`] carrying one of the contract's SQLSTATEs and a readable message. PostgREST
+//! maps those codes to AgentOS's HTTP statuses (`PTxyz` → xyz, 42501 → 403, 23505 → 409,
+//! 22023 → 400). An error knows its SQLSTATE and text, not who will show it: the door
+//! (src/door.rs) decides whether it reaches its caller as is or in PostgREST's own form
+//! ([`ApiError::for_postgrest`]).
 //!
 //! pgrx can only raise the SQLSTATEs its `PgSqlErrorCode` enum lists, and the `PT…`
 //! codes are not among them, so [`raise`] reports the error itself through PostgreSQL's
@@ -101,6 +104,14 @@ impl ApiError {
         }
     }
 
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(SqlState::Unauthorized, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(SqlState::Forbidden, message)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(SqlState::BadRequest, message)
     }
@@ -157,53 +168,43 @@ pub fn shorten(value: &str) -> String {
     }
 }
 
-/// Unwraps a function's result, or raises its error as a PostgreSQL ERROR.
-///
-/// Call it only as the last expression of a `#[pg_extern]` function, with every value
-/// that owns Rust memory already dropped: `errfinish` leaves by `longjmp`, which skips
-/// the Rust frames above it (pgrx's argument and call wrappers, which own nothing).
-pub fn unwrap_or_raise<T>(result: ApiResult<T>) -> T {
-    match result {
-        Ok(value) => value,
-        Err(err) => raise(err),
-    }
-}
-
-/// The error as PostgREST must receive it: in PostgREST's own `PGRST` form, which sets
-/// the HTTP status exactly and keeps the message in the JSON body. Two reasons:
-/// PostgREST answers 42501 with 401 when the request runs as its anonymous role (AgentOS
-/// tokens, which carry no `role` claim, do), and it copies a `PTxyz` error's message
-/// into the HTTP status line as is, where a caller's text holding CR LF (an echoed
-/// sort_order, key or table name) would add response headers.
-fn for_client(err: ApiError) -> ApiError {
-    let Some(status) = err
-        .state
-        .http_status()
-        .filter(|_| crate::postgrest::serving())
-    else {
-        return err;
-    };
-    let body = serde_json::json!({
-        "code": err.state.code(),
-        "message": err.message,
-        "details": err.detail,
-        "hint": err.hint,
-    });
-    let headers = match status {
-        401 => serde_json::json!({"WWW-Authenticate": "Bearer"}),
-        _ => serde_json::json!({}),
-    };
-    ApiError {
-        state: SqlState::Postgrest,
-        message: body.to_string(),
-        detail: Some(serde_json::json!({"status": status, "headers": headers}).to_string()),
-        hint: None,
+impl ApiError {
+    /// The error as PostgREST must receive it: in PostgREST's own `PGRST` form, which
+    /// sets the HTTP status exactly and keeps the message in the JSON body. Two reasons:
+    /// PostgREST answers 42501 with 401 when the request runs as its anonymous role
+    /// (AgentOS tokens, which carry no `role` claim, do), and it copies a `PTxyz` error's
+    /// message into the HTTP status line as is, where a caller's text holding CR LF (an
+    /// echoed sort_order, key or table name) would add response headers. Errors without
+    /// an HTTP status of the contract stay as they are.
+    pub fn for_postgrest(self) -> ApiError {
+        let Some(status) = self.state.http_status() else {
+            return self;
+        };
+        let body = serde_json::json!({
+            "code": self.state.code(),
+            "message": self.message,
+            "details": self.detail,
+            "hint": self.hint,
+        });
+        let headers = match status {
+            401 => serde_json::json!({"WWW-Authenticate": "Bearer"}),
+            _ => serde_json::json!({}),
+        };
+        ApiError {
+            state: SqlState::Postgrest,
+            message: body.to_string(),
+            detail: Some(serde_json::json!({"status": status, "headers": headers}).to_string()),
+            hint: None,
+        }
     }
 }
 
 /// Raises `err` as an ERROR with its SQLSTATE, message, detail and hint.
+///
+/// Call it only from the door, with every value that owns Rust memory already dropped:
+/// `errfinish` leaves by `longjmp`, which skips the Rust frames above it (pgrx's argument
+/// and call wrappers, which own nothing).
 pub fn raise(err: ApiError) -> ! {
-    let err = for_client(err);
     // PostgreSQL's reporting functions. pgrx keeps them out of its bindings so that
     // errors go through its panic path, which cannot carry a custom SQLSTATE.
     unsafe extern "C-unwind" {
@@ -215,7 +216,7 @@ pub fn raise(err: ApiError) -> ! {
         fn errfinish(filename: *const c_char, lineno: c_int, funcname: *const c_char);
     }
     const PERCENT_S: &std::ffi::CStr = c"%s";
-    const FILE: &std::ffi::CStr = c"agno_learnings/errors.rs";
+    const FILE: &std::ffi::CStr = c"agno_learnings/base/errors.rs";
     const FUNC: &std::ffi::CStr = c"agno_learnings";
 
     // Interior NULs cannot come from PostgreSQL text; replace them rather than panic.

@@ -5,6 +5,9 @@
 //! drops an extension's tables with it. An event trigger on `ddl_command_start` refuses
 //! `DROP EXTENSION agno_learnings` (and `DROP SCHEMA … CASCADE` of its schema) while the
 //! table holds rows, and says how to keep them.
+//!
+//! Layer: table (uses base). The event trigger function itself is the door's
+//! (src/door.rs, `learnings_guard_drop`).
 
 use std::ffi::CStr;
 
@@ -12,17 +15,13 @@ use pgrx::list::PgList;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
-use crate::errors::{self, ApiError, ApiResult, SqlState};
+use crate::base::errors::{ApiError, ApiResult, SqlState};
 
 const EXTENSION: &str = "agno_learnings";
 
-/// The event trigger function (declared in sql/finalize.sql: `RETURNS event_trigger`).
-#[pg_extern(sql = false)]
-fn learnings_guard_drop(fcinfo: pg_sys::FunctionCallInfo) {
-    errors::unwrap_or_raise(guard_drop(fcinfo))
-}
-
-fn guard_drop(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<()> {
+/// Refuses a DROP that would delete the extension's learnings (2BP01); `Ok` for any other
+/// DDL. `fcinfo` is an event trigger's call.
+pub fn check_drop(fcinfo: pg_sys::FunctionCallInfo) -> ApiResult<()> {
     // SAFETY: PostgreSQL calls event trigger functions with an EventTriggerData context;
     // anything else is ignored. Its parse tree stays valid for the duration of the call.
     let drop = unsafe {

@@ -5,6 +5,8 @@
 //! (`1e400`). Learning content must be stored and returned exactly as given, so the API
 //! keeps jsonb as the PostgreSQL datum it is and lets PostgreSQL's own jsonb functions
 //! inspect it.
+//!
+//! Layer: base (uses nothing of the crate).
 
 use pgrx::callconv::{Arg, ArgAbi, BoxRet, FcInfo};
 use pgrx::datum::Datum;

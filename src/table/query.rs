@@ -4,11 +4,13 @@
 //! from the enums below, and every caller value is a numbered parameter. Statements are
 //! built per call so that each filter combination gets its own plan, with its own
 //! index, instead of one generic `($1 IS NULL OR col = $1)` plan that no index serves.
+//!
+//! Layer: table (uses base).
 
 use pgrx::datum::DatumWithOid;
 
-use crate::errors::{ApiError, ApiResult};
-use crate::jsonb::Jsonb;
+use crate::base::errors::{ApiError, ApiResult};
+use crate::base::jsonb::Jsonb;
 
 /// A record as AgentOS's `LearningResponse` shows it. Column references are unqualified
 /// so the same projection serves SELECT, RETURNING and aggregates over a subquery.
@@ -188,7 +190,7 @@ impl Direction {
             Some("asc") => Ok(Direction::Asc),
             Some(other) => Err(ApiError::unprocessable(format!(
                 "sort_order must be 'asc' or 'desc', not '{}'",
-                crate::errors::shorten(other)
+                crate::base::errors::shorten(other)
             ))),
         }
     }

@@ -4,18 +4,19 @@
 //! the extension (`learnings_register_table`); the default is the extension's own
 //! `agno_learnings`. Names are looked up, never parsed or interpolated: what reaches the
 //! SQL is the catalog's own quoted name of a registered relation.
+//!
+//! Layer: table (uses base).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use pgrx::datum::DatumWithOid;
 use pgrx::pg_sys;
-use pgrx::prelude::*;
 
-use crate::catalog;
-use crate::cluster;
-use crate::db::{self, Access};
-use crate::errors::{shorten, ApiError, ApiResult};
+use crate::base::catalog;
+use crate::base::citus;
+use crate::base::db::{self, Access};
+use crate::base::errors::{shorten, ApiError, ApiResult};
 
 /// The registered name of the extension's own table.
 pub const DEFAULT_TABLE: &str = "agno_learnings";
@@ -131,7 +132,7 @@ fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
             .flatten()
             .and_then(|oid| oid.parse::<u32>().ok());
         let distributed = match relid {
-            Some(relid) => cluster::is_distributed(relid)?,
+            Some(relid) => citus::is_distributed(relid)?,
             None => false,
         };
         Ok((row, relid, distributed))
@@ -156,13 +157,14 @@ fn look_up(name: &str, totals: Totals) -> ApiResult<Found> {
 // Resolutions are kept per backend: a call would otherwise spend a catalog query on
 // them. Any relation cache invalidation empties the cache: a registered table dropped,
 // renamed, its row-level security or triggers changed, and the registry changed
-// (registration and unregistration invalidate it, learnings_invalidate below).
+// (registration and unregistration invalidate it: learnings_invalidate, src/door.rs).
 
 /// Resolutions kept per backend, at most this many (callers choose the names).
 const MAX_KEPT: usize = 64;
 
 thread_local! {
     static KEPT: RefCell<HashMap<(String, Totals), Found>> = RefCell::new(HashMap::new());
+    static WATCHING: Cell<bool> = const { Cell::new(false) };
 }
 
 fn cached(name: &str, totals: Totals) -> Option<Found> {
@@ -170,7 +172,12 @@ fn cached(name: &str, totals: Totals) -> Option<Found> {
 }
 
 fn remember(name: &str, totals: Totals, found: &Found) {
-    catalog::watch_relations();
+    if !WATCHING.get() {
+        // SAFETY: registers a callback PostgreSQL calls at each relation cache
+        // invalidation, for the life of the backend.
+        unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget), pg_sys::Datum::from(0)) };
+        WATCHING.set(true);
+    }
     KEPT.with_borrow_mut(|kept| {
         if kept.len() >= MAX_KEPT {
             kept.clear();
@@ -179,15 +186,15 @@ fn remember(name: &str, totals: Totals, found: &Found) {
     });
 }
 
-/// Forgets every resolution (catalog::watch_relations calls it).
-pub fn forget() {
+/// Forgets every resolution, at any relation cache invalidation.
+#[pgrx::pg_guard]
+unsafe extern "C-unwind" fn forget(_arg: pg_sys::Datum, _relid: pg_sys::Oid) {
     KEPT.with_borrow_mut(HashMap::clear);
 }
 
-/// Invalidates `relation`'s cache entry in every backend (at commit): called by
-/// registration on the registry, so that no backend keeps serving a stale resolution.
-#[pg_extern(sql = false)]
-fn learnings_invalidate(relation: pg_sys::Oid) {
+/// Invalidates `relation`'s cache entry in every backend (at commit): registration calls
+/// it on the registry, so that no backend keeps serving a stale resolution.
+pub fn invalidate(relation: pg_sys::Oid) {
     // SAFETY: queues a relation cache invalidation message.
     unsafe { pg_sys::CacheInvalidateRelcacheByRelid(relation) };
 }

@@ -4,10 +4,12 @@
 //! through the API must carry the same id or the agent never sees it (and writes a
 //! duplicate next to it). Types outside the identity-keyed set get a random UUID, which
 //! the database generates.
+//!
+//! Layer: base (uses errors).
 
 use sha2::{Digest, Sha256};
 
-use crate::errors::{ApiError, ApiResult};
+use crate::base::errors::{ApiError, ApiResult};
 
 /// agno's default sharing namespace for entity memory.
 pub const DEFAULT_NAMESPACE: &str = "global";
