@@ -9,7 +9,7 @@
 #   bash scripts/run.sh status   is it running, and where
 #   bash scripts/run.sh reset    drop database `agno`, then set it up again as above
 #
-# Which PostgreSQL (README, "Supported PostgreSQL versions"):
+# Which PostgreSQL (docs/install.md, "Supported PostgreSQL versions"):
 #   AGNO_PG        15 (default: Debian's), 16, 17 or 18 (installed from PyPI when missing)
 #   AGNO_PG_CONFIG the pg_config of any other installation of a supported version
 # Where it runs (the cluster never runs as root; as root it runs as `postgres`):

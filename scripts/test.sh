@@ -11,7 +11,7 @@
 #                    it, one private test cluster on a free port
 #   pgNN/SUITE       regress, isolation, pytest and 50-agno on every version; on the
 #                    default version (15) also every other scripts/suites/*.sh, in name
-#                    order. README, "Supported PostgreSQL versions", says why.
+#                    order. docs/install.md, "Supported PostgreSQL versions", says why.
 # Every suite runs even when an earlier one failed. A suite that exits with 77 could not
 # run here (it prints why): it is `skipped`, and counted as neither passed nor failed; so
 # is a version left out of AGNO_TEST_PG. The last line is `N passed, N failed, N skipped`.

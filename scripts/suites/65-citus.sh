@@ -9,7 +9,7 @@
 #              database distributed, and tests/citus (forged identities on the coordinator
 #              and on a worker directly, shards, totals, upgrades)
 # Skipped, with the reason printed, when Citus is not installed for this PostgreSQL (it is
-# in no package registry: README, "Scaling out on Citus", says how to build it).
+# in no package registry: docs/scaling.md, "Scaling out on Citus", says how to build it).
 # Exit status: 0 passed, 1 failed, 77 skipped (the test command's convention).
 set -euo pipefail
 
@@ -18,9 +18,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 source scripts/lib.sh
 
 if ! citus_installed; then
-    echo "65-citus: skipped: Citus is not installed for PostgreSQL $PG_MAJOR" \
-        "(its library and control file are not both in $("$PG_CONFIG" --pkglibdir) and" \
-        "$("$PG_CONFIG" --sharedir)/extension); README, \"Scaling out on Citus\", says how to build it"
+    echo "65-citus: its library and control file are not both in $("$PG_CONFIG" --pkglibdir)" \
+        "and $("$PG_CONFIG" --sharedir)/extension; docs/scaling.md says how to build Citus"
+    # The last line is the reason the test command's summary shows.
+    echo "skipped: Citus is not installed for PostgreSQL $PG_MAJOR"
     exit 77
 fi
 

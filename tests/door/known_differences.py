@@ -1,6 +1,6 @@
 """Every deliberate difference between the AgentOS door and agno 3.1.10's own router: the
 one table, used by the differential test (test_differential.py) and copied into the
-README ("AgentOS paths (nginx)"), which test_door.py checks.
+docs ("AgentOS paths (nginx)" in docs/http.md), which test_door.py checks.
 
 Each entry says what differs, why, and `applies(step, agno, door)`: whether it explains a
 step whose normalised answers differ. `agno` and `door` are Answer objects (status,

@@ -1,7 +1,7 @@
 """The door's own promises: nothing of PostgREST reachable through it, no header or
 response splitting, odd ids, FastAPI's 422 for wrong types, 204 with an empty body, the
 Authorization header passed unchanged, transient failures as 503 with Retry-After, and
-the README's table of known differences in step with known_differences.py."""
+the table of known differences in docs/http.md in step with known_differences.py."""
 
 import json
 import pathlib
@@ -177,13 +177,14 @@ def test_non_ascii_authorization_is_401(door):
     assert status == 401 and json.loads(raw)["detail"].startswith("Invalid token")
 
 
-def test_readme_lists_every_known_difference():
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("## AgentOS paths (nginx)", 1)
-    assert len(section) == 2, "README has no 'AgentOS paths (nginx)' section"
+def test_the_docs_list_every_known_difference():
+    page = (REPO / "docs" / "http.md").read_text()
+    section = page.split("## AgentOS paths (nginx)", 1)
+    assert len(section) == 2, "docs/http.md has no 'AgentOS paths (nginx)' section"
     body = section[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `([a-z-]+)` \|", body, re.M)
-    assert rows == [d.key for d in DIFFERENCES], "README's known-differences table and known_differences.py differ"
+    assert rows == [d.key for d in DIFFERENCES], \
+        "the known-differences table of docs/http.md and known_differences.py differ"
 
 
 def test_postgrest_unreachable_is_503_with_retry_after(tokens, tmp_path):

@@ -31,7 +31,7 @@ SCHEMA = "ai"
 # ---------------------------------------------------------------------------------------
 # What a refusal may look like: every SQLSTATE accepted, in one place, with its reason.
 
-# The contract's own error table (README "Errors", contract section 4).
+# The contract's own error table (docs/sql-api.md, "Errors"; contract section 4).
 CONTRACT_SQLSTATES = {
     "22023": "bad parameter combination: `table` without `db_id` (400)",
     "PT401": "no valid identity: missing, bad or expired token, untrusted claims (401)",

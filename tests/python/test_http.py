@@ -175,7 +175,7 @@ def test_table_endpoint_shows_no_more_than_the_functions(api):
         status, rows, _ = call(api, "GET", "/agno_learnings", token, params={"select": "learning_id"})
         assert status == 200
         # On Citus, PostgREST's multi-shard reads come back with columns named f1, f2…
-        # (citusdata/citus#1745, PostgREST/postgrest#1784; README, Citus limits): the rows
+        # (citusdata/citus#1745, PostgREST/postgrest#1784; docs/scaling.md, Citus limits): the rows
         # are still exactly the caller's.
         assert sorted(next(iter(r.values())) for r in rows) == sorted(ids(listed))
     # Writing through the table endpoint obeys the same rules.
@@ -403,7 +403,7 @@ def test_the_table_endpoint_never_changes_an_identity(api):
     status, body, _ = call(api, "PATCH", "/agno_learnings", api.token(), {"learning_id": "user_profile_carol"},
                            params={"learning_id": "eq.user_profile_alice"})
     # On Citus, learning_id is the distribution column, which Citus itself never lets an
-    # UPDATE change (0A000, a 400) before the row's own rules run (README, Citus limits).
+    # UPDATE change (0A000, a 400) before the row's own rules run (docs/scaling.md, Citus limits).
     assert (status, body["code"]) in ([(400, "0A000")] if CITUS_WORKERS else []) + [(422, "PT422")], body
     status, _, _ = call(api, "PATCH", "/agno_learnings", api.token(), {"content": {"name": "A."}},
                         params={"learning_id": "eq.user_profile_alice"})
