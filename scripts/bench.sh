@@ -19,7 +19,10 @@
 #                                BENCH_ROWS learnings in a private cluster, with wrk for
 #                                BENCH_SECONDS (default 10) per request kind. Prints req/s,
 #                                p50 and p99 of both, their ratio, and our p50 against a
-#                                floor of the same size served by the same PostgREST.
+#                                floor of the same size served by the same PostgREST: each
+#                                call and its floor measured in turn, BENCH_ROUNDS times,
+#                                the median of the rounds' ratios (one after the other on
+#                                2 cores, the same ratio moved between 1.0 and 2.2).
 #
 # Settings:
 #   BENCH_SECONDS  seconds per measurement
@@ -28,6 +31,7 @@
 #   BENCH_SHARDS   citus: shards of the distributed table (default 32, Citus's own default)
 #   BENCH_ROWS     http: learnings to load (default 1000000; at most 10000000)
 #   BENCH_WARMUP   http: seconds of warm-up before each measurement (default 2)
+#   BENCH_ROUNDS   http: rounds of each call against its floor (default 3)
 #   BENCH_PG       versions: the PostgreSQL versions to compare (default "15 16")
 # Every mode runs on the PostgreSQL that AGNO_PG or AGNO_PG_CONFIG selects (default 15).
 set -euo pipefail
@@ -118,7 +122,7 @@ citus_bench_cleanup() {
 bench_citus() {
     local dir pair one=() i
     install_build
-    citus_installed || die "Citus is not installed for PostgreSQL $PG_MAJOR (README, Scaling out on Citus)"
+    citus_installed || die "Citus is not installed for PostgreSQL $PG_MAJOR (docs/scaling.md, Scaling out on Citus)"
     dir=$(mktemp -d "${TMPDIR:-/tmp}/agno-bench-citus-XXXXXX")
     chmod 755 "$dir"
     CITUS_BENCH_DIR="$dir"
@@ -267,8 +271,8 @@ if a != b:
 PY
 }
 
-# run_wrk NAME CONNS SECONDS: wrk with bench/wrk.lua sending request NAME; its output
-# into $BENCH_DIR/results/NAME@CONNS.wrk.
+# run_wrk NAME CONNS SECONDS KEY: wrk with bench/wrk.lua sending request NAME; its output
+# into $BENCH_DIR/results/KEY.wrk.
 run_wrk() {
     local name="$1" conns="$2" threads=2
     ((conns < threads)) && threads=$conns
@@ -276,26 +280,56 @@ run_wrk() {
         BENCH_IDS="$BENCH_DIR/ids" BENCH_BODY="${T_BODY[$name]}" BENCH_TOKEN="${T_TOKEN[$name]}" \
         BENCH_HEADER="${T_HEADER[$name]}" \
         wrk -t "$threads" -c "$conns" -d "${3}s" --timeout 30s -s bench/wrk.lua \
-        "${T_BASE[$name]}/" >"$BENCH_DIR/results/$name@$conns.wrk"
+        "${T_BASE[$name]}/" >"$BENCH_DIR/results/$4.wrk"
 }
 
-# measure NAME CONNS: a warm-up, then BENCH_SECONDS of wrk with CONNS connections; the
-# result line of bench/wrk.lua goes into $BENCH_DIR/results/NAME@CONNS (once per pair).
+# measure NAME CONNS [ROUND]: a warm-up, then BENCH_SECONDS of wrk with CONNS
+# connections; the result line of bench/wrk.lua goes into
+# $BENCH_DIR/results/NAME@CONNS[#ROUND] (once each).
 measure() {
-    local name="$1" conns="$2" out="$BENCH_DIR/results/$1@$2"
+    local name="$1" conns="$2" key="$1@$2${3:+#$3}" out
+    out="$BENCH_DIR/results/$key"
     [[ -s "$out" ]] && return 0
     if ((WARMUP > 0)); then
-        run_wrk "$name" "$conns" "$WARMUP"
+        run_wrk "$name" "$conns" "$WARMUP" "$key"
     fi
-    log "wrk: $name, $conns connections, ${SECONDS_EACH}s"
-    run_wrk "$name" "$conns" "$SECONDS_EACH"
+    log "wrk: $name, $conns connections, ${SECONDS_EACH}s${3:+, round $3}"
+    run_wrk "$name" "$conns" "$SECONDS_EACH" "$key"
     grep '^BENCH-SAMPLE ' "$out.wrk" >&2 || true
     grep '^BENCH ' "$out.wrk" >"$out" || die "$name: wrk printed no result (see $out.wrk)"
 }
 
-# result NAME CONNS FIELD: a field of a measurement (rps, p50, p99, non2xx, socket_errors).
+# result KEY FIELD: a field of a measurement (rps, p50, p99, non2xx, socket_errors).
 result() {
-    sed -n "s/.* $3=\([^ ]*\).*/\1/p" "$BENCH_DIR/results/$1@$2"
+    sed -n "s/.* $2=\([^ ]*\).*/\1/p" "$BENCH_DIR/results/$1"
+}
+
+# median [VALUE...]: the median of the numbers (given, or one a line on stdin).
+median() {
+    if (($#)); then printf '%s\n' "$@"; else cat; fi | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# rounds NAME FLOOR CONNS TAG: the call and its floor in turn, BENCH_ROUNDS times (the
+# floor first in every second round), each round's results tagged TAG.R.
+rounds() {
+    local r
+    for r in $(seq 1 "$ROUNDS"); do
+        if ((r % 2)); then
+            measure "$1" "$3" "$4.$r"
+            measure "$2" "$3" "$4.$r"
+        else
+            measure "$2" "$3" "$4.$r"
+            measure "$1" "$3" "$4.$r"
+        fi
+    done
+}
+
+# rounds_of NAME CONNS TAG FIELD: FIELD of each round, one a line.
+rounds_of() {
+    local r
+    for r in $(seq 1 "$ROUNDS"); do
+        result "$1@$2#$3.$r" "$4"
+    done
 }
 
 bench_http() {
@@ -303,6 +337,8 @@ bench_http() {
     local work label conns name floor i id bad=0 n
     SECONDS_EACH="${BENCH_SECONDS:-10}"
     WARMUP="${BENCH_WARMUP:-2}"
+    ROUNDS="${BENCH_ROUNDS:-3}"
+    [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a whole number of rounds, at least 1"
     [[ "$rows" =~ ^[0-9]+$ ]] && ((rows >= 1000 && rows <= 10000000)) ||
         die "BENCH_ROWS must be a number from 1000 to 10000000 (bench/http_setup.sql's sort keys)"
     [[ "$SECONDS_EACH" =~ ^[0-9]+$ && "$WARMUP" =~ ^[0-9]+$ ]] && ((SECONDS_EACH > 0)) ||
@@ -408,11 +444,10 @@ PY
     log "the same answers from both for the 3 lists and $n gets"
 
     step "measure the reads"
-    for work in "${works[@]:0:4}"; do
-        IFS='|' read -r label conns name floor <<<"$work"
+    for i in 0 1 2 3; do
+        IFS='|' read -r label conns name floor <<<"${works[$i]}"
         measure "$name.router" "$conns"
-        measure "$name.ours" "$conns"
-        measure "$floor" "$conns"
+        rounds "$name.ours" "$floor" "$conns" "$i"
     done
 
     step "check and measure the creates"
@@ -423,32 +458,30 @@ PY
         die "create: the floor's INSERT makes a different record than the API's create"
     IFS='|' read -r label conns name floor <<<"${works[4]}"
     measure "$name.router" "$conns"
-    measure "$name.ours" "$conns"
-    measure "$floor" "$conns"
+    rounds "$name.ours" "$floor" "$conns" 4
 
     step "report"
-    printf '\n%s learnings, %ss per measurement after %ss of warm-up, %s cores; latencies in ms\n' \
+    printf '\n%s learnings, %ss per measurement after %ss of warm-up, %s cores; latencies in ms;\n' \
         "$rows" "$SECONDS_EACH" "$WARMUP" "$(nproc)"
+    printf 'ours and floor: medians of %s rounds, ours/floor the median of the rounds'"'"' p50 ratios\n' "$ROUNDS"
     printf '%-22s %5s | %9s %8s %8s | %9s %8s %8s | %11s | %9s %10s | %s\n' \
-        work conns "router/s" p50 p99 "ours/s" p50 p99 "ours/router" "floor p50" "ours/floor" "non-2xx r/o/f"
-    for work in "${works[@]}"; do
-        IFS='|' read -r label conns name floor <<<"$work"
+        work conns "router/s" p50 p99 "ours/s" p50 p99 "ours/router" "floor p50" "ours/floor" "each round"
+    for i in "${!works[@]}"; do
+        IFS='|' read -r label conns name floor <<<"${works[$i]}"
+        local ratios=() o50s f50s r
+        mapfile -t o50s < <(rounds_of "$name.ours" "$conns" "$i" p50)
+        mapfile -t f50s < <(rounds_of "$floor" "$conns" "$i" p50)
+        for r in "${!o50s[@]}"; do
+            ratios+=("$(awk -v o="${o50s[$r]}" -v f="${f50s[$r]}" 'BEGIN { print o / f }')")
+        done
         awk -v label="$label" -v conns="$conns" \
-            -v rr="$(result "$name.router" "$conns" rps)" -v r50="$(result "$name.router" "$conns" p50)" \
-            -v r99="$(result "$name.router" "$conns" p99)" \
-            -v orps="$(result "$name.ours" "$conns" rps)" -v o50="$(result "$name.ours" "$conns" p50)" \
-            -v o99="$(result "$name.ours" "$conns" p99)" -v f50="$(result "$floor" "$conns" p50)" \
-            -v bad="$(result "$name.router" "$conns" non2xx)/$(result "$name.ours" "$conns" non2xx)/$(result "$floor" "$conns" non2xx)" \
+            -v rr="$(result "$name.router@$conns" rps)" -v r50="$(result "$name.router@$conns" p50)" \
+            -v r99="$(result "$name.router@$conns" p99)" \
+            -v orps="$(rounds_of "$name.ours" "$conns" "$i" rps | median)" -v o50="$(median "${o50s[@]}")" \
+            -v o99="$(rounds_of "$name.ours" "$conns" "$i" p99 | median)" -v f50="$(median "${f50s[@]}")" \
+            -v ratio="$(median "${ratios[@]}")" -v each="${ratios[*]}" \
             'BEGIN { printf "%-22s %5d | %9.1f %8.2f %8.2f | %9.1f %8.2f %8.2f | %11.2f | %9.2f %10.2f | %s\n",
-                     label, conns, rr, r50, r99, orps, o50, o99, orps / rr, f50, o50 / f50, bad }'
-    done
-    printf '\nfloors (PostgREST, schema bench_floor)\n%-22s %5s | %9s %8s %8s\n' floor conns "req/s" p50 p99
-    for name in "$BENCH_DIR"/results/floor_*@*; do
-        [[ "$name" == *.wrk ]] && continue
-        name="${name##*/}"
-        awk -v label="${name%@*}" -v conns="${name#*@}" -v r="$(result "${name%@*}" "${name#*@}" rps)" \
-            -v p50="$(result "${name%@*}" "${name#*@}" p50)" -v p99="$(result "${name%@*}" "${name#*@}" p99)" \
-            'BEGIN { printf "%-22s %5d | %9.1f %8.2f %8.2f\n", label, conns, r, p50, p99 }'
+                     label, conns, rr, r50, r99, orps, o50, o99, orps / rr, f50, ratio, each }'
     done
 
     # A benchmark of errors is worthless: any non-2xx answer or socket error fails the run.
