@@ -129,9 +129,8 @@ pgrx_test() {
     cargo "${args[@]}"
 }
 
-install_and_start() { # DIR
+install_and_start() { # DIR (the server is installed and selected: test_version)
     local port try
-    ensure_postgresql "$PG_MAJOR" && pg_select "$(pg_config_of "$PG_MAJOR")" && ensure_pgrx_init || return 1
     echo "PostgreSQL $PG_VERSION: $PG_CONFIG"
     install_extension || return 1
     export AGNO_PG_FAST=1
@@ -148,14 +147,15 @@ install_and_start() { # DIR
 }
 
 test_version() { # MAJOR
-    local major="$1" cluster suite script scripts=() installed=0
+    local major="$1" cluster suite script scripts=() installed=0 ready=0
     # The suites and lib.sh of each child script select this version through AGNO_PG.
     export AGNO_PG="$major"
     unset AGNO_PG_CONFIG
     _pg_choose "$major"
-    # pgrx's tests need the server and pgrx's registration of it: the install step's
-    # first half, done before them.
+    # The server, selected, and pgrx's registration of it: what the pgrx tests and the
+    # install both need.
     if (ensure_postgresql "$major") && pg_select "$(pg_config_of "$major")" && (ensure_pgrx_init); then
+        ready=1
         run_suite "pg$major/pgrx-tests" pgrx_test
     else
         record "pg$major/pgrx-tests" failed "PostgreSQL $major could not be installed"
@@ -170,7 +170,7 @@ test_version() { # MAJOR
     # In this shell, not a subshell: the cluster's PGHOST/PGPORT stay for the suites.
     banner "pg$major/install"
     local start=$SECONDS
-    if install_and_start "$cluster"; then
+    if [[ $ready == 1 ]] && install_and_start "$cluster"; then
         record "pg$major/install" passed "PostgreSQL $PG_VERSION, $((SECONDS - start))s"
         installed=1
     else

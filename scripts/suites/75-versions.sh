@@ -63,13 +63,9 @@ step "pgserver $PGSERVER_VERSION (PostgreSQL 16.2 with pgvector)"
 pgserver_config="$PGSERVER_DIR/pgserver/pginstall/bin/pg_config"
 # Pristine or reinstalled: the tests copy it, and the copy must never have seen our build.
 if [[ ! -x "$pgserver_config" ]] || compgen -G "$PGSERVER_DIR/pgserver/pginstall/lib/postgresql/agno_learnings*" >/dev/null; then
-    ensure_python
     log "pip install pgserver==$PGSERVER_VERSION into $PGSERVER_DIR"
     as_root rm -rf "$PGSERVER_DIR"
-    as_root mkdir -p "$(dirname "$PGSERVER_DIR")"
-    if ! with_log "$work/pgserver.log" as_root "$AGNO_REPO_ROOT/.venv/bin/pip" install -q \
-        --disable-pip-version-check --no-deps --only-binary=:all: --target "$PGSERVER_DIR" \
-        "pgserver==$PGSERVER_VERSION"; then
+    if ! _pip_into "$PGSERVER_DIR" --only-binary=:all: "pgserver==$PGSERVER_VERSION"; then
         skip "pip install pgserver==$PGSERVER_VERSION failed (output above)"
     fi
 fi
